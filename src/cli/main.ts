@@ -4,6 +4,7 @@
 import { Command, CommanderError } from "commander";
 import { TwineError, exitStatusOf, EXIT } from "../errors.js";
 import { registerRun } from "./run-command.js";
+import { registerVerify } from "./verify-command.js";
 
 export function buildProgram(): Command {
   const program = new Command("twine")
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerRun(program);
+  registerVerify(program);
   return program;
 }
 

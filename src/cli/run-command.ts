@@ -1,4 +1,98 @@
-// `twine run`: implemented by the runtime work (issue 2).
+// `twine run`: parse and strictly validate the flags, run the module with the Runtime, and turn the
+// outcome into the exit status: the guest's own exit code, or one error line and the status from
+// errors.ts (trap 134, timeout 124, limits 125, bad module 65, bad flags 2).
 import type { Command } from "commander";
+import { TwineError } from "../errors.js";
+import { Runtime, type RunOptions } from "../runtime/runtime.js";
+import { TIERINGS, type Tiering } from "../runtime/tiering.js";
+import { parseDirFlag, type MountConfig } from "../vfs/index.js";
 
-export function registerRun(_program: Command): void {}
+const MIB = 1024 * 1024;
+
+interface RunFlags {
+  env: [string, string][];
+  timeout?: number;
+  maxMemory?: number;
+  maxFds?: number;
+  tiering?: Tiering;
+}
+
+function usage(message: string): TwineError {
+  return new TwineError("cli.usage", message);
+}
+
+function collect<T>(parse: (s: string) => T): (value: string, previous: T[]) => T[] {
+  return (value, previous) => [...previous, parse(value)];
+}
+
+function parseDir(s: string): MountConfig {
+  try {
+    return parseDirFlag(s);
+  } catch (e) {
+    if (e instanceof TwineError && e.code === "cli.usage") throw e;
+    throw new TwineError("cli.usage", `bad --dir ${JSON.stringify(s)}`, { cause: e });
+  }
+}
+
+function parseMem(s: string): MountConfig {
+  if (s === "" || s.includes("\0")) throw usage(`--mem expects a guest path, got ${JSON.stringify(s)}`);
+  return { type: "mem", guestPath: s };
+}
+
+function parseEnv(s: string): [string, string] {
+  const eq = s.indexOf("=");
+  if (eq <= 0 || s.includes("\0")) throw usage(`--env expects K=V with a non-empty K, got ${JSON.stringify(s)}`);
+  return [s.slice(0, eq), s.slice(eq + 1)];
+}
+
+/** A decimal number (no hex, exponents or "Infinity"), as people type them. */
+function parseNumber(flag: string, s: string, integer: boolean): number {
+  const pattern = integer ? /^[0-9]+$/ : /^[0-9]+(\.[0-9]+)?$|^\.[0-9]+$/;
+  const n = Number(s);
+  if (!pattern.test(s) || !Number.isFinite(n) || n <= 0) {
+    throw usage(`${flag} expects a positive ${integer ? "integer" : "number"}, got ${JSON.stringify(s)}`);
+  }
+  return n;
+}
+
+function parseTiering(s: string): Tiering {
+  const t = TIERINGS.find((x) => x === s);
+  if (t === undefined) throw usage(`--tiering expects one of ${TIERINGS.join(", ")}, got ${JSON.stringify(s)}`);
+  return t;
+}
+
+export function registerRun(program: Command): void {
+  // --dir and --mem share one list so preopens get fds 3, 4, … in command-line order.
+  const mounts: MountConfig[] = [];
+  const mount =
+    (parse: (s: string) => MountConfig) =>
+    (s: string): void => {
+      mounts.push(parse(s));
+    };
+  program
+    .command("run")
+    .description("run a WASI command module (guest arguments go after --)")
+    .argument("<module>", "the .wasm file")
+    .argument("[args...]", "arguments for the guest (argv[0] is the module's file name)")
+    .option("--dir <HOST::GUEST[:ro|:rw]>", "mount a host directory (read-only unless :rw)", mount(parseDir))
+    .option("--mem <GUEST>", "mount an empty in-memory directory", mount(parseMem))
+    .option("--env <K=V>", "set an environment variable for the guest", collect(parseEnv), [])
+    .option("--timeout <seconds>", "stop the guest after this many seconds", (s) => parseNumber("--timeout", s, false))
+    .option("--max-memory <MiB>", "cap the guest's linear memory", (s) => parseNumber("--max-memory", s, true))
+    .option("--max-fds <N>", "most file descriptors open at once", (s) => parseNumber("--max-fds", s, true))
+    .option("--tiering <auto|eager|lazy>", "how V8 compiles the guest (default auto)", parseTiering)
+    .action(async (module: string, args: string[], flags: RunFlags) => {
+      const options: RunOptions = {
+        args,
+        env: Object.fromEntries(flags.env),
+        mounts,
+      };
+      if (flags.timeout !== undefined) options.timeoutMs = flags.timeout * 1000;
+      if (flags.maxMemory !== undefined) options.maxMemoryBytes = flags.maxMemory * MIB;
+      if (flags.maxFds !== undefined) options.maxOpenFds = flags.maxFds;
+      if (flags.tiering !== undefined) options.tiering = flags.tiering;
+      const result = await new Runtime(options).run(module);
+      if (result.status !== "exited") throw result.error;
+      program.setOptionValue("__status", result.exitCode);
+    });
+}

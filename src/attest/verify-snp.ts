@@ -1,0 +1,222 @@
+// Verification of AMD SEV-SNP reports ([S5], [S6]; steps as ATTESTATION-SPEC §3.2): the VCEK (or VLEK)
+// chain to the pinned ARK, the report's ECDSA P-384 signature, and the binding of the certificate to
+// the report (hwID = CHIP_ID, SPLs = REPORTED_TCB). Policy is a separate layer (policy.ts).
+import { verify as cryptoVerify } from "node:crypto";
+import { TwineError } from "../errors.js";
+import { bytesEqual, hex, isZero } from "./bytes.js";
+import { decodeTcb, parseSnpReport, signingKeyOf, SIGNING_KEY_VCEK } from "./abi-snp.js";
+import type { ParsedSnpReport, SnpTcbParts } from "./abi-snp.js";
+import { ia5, octets, parseDer, smallInt } from "./der.js";
+import type { Fields, Findings, Issue } from "./findings.js";
+import { rootCert } from "./roots.js";
+import { checkChain, parseCert, pemToDers } from "./x509.js";
+import type { Cert } from "./x509.js";
+
+const OID_AMD = "1.3.6.1.4.1.3704.1";
+const OID_PRODUCT_NAME = `${OID_AMD}.2`;
+const OID_HWID = `${OID_AMD}.4`;
+const SPL_OIDS: Record<keyof SnpTcbParts, string> = {
+  bootloader: `${OID_AMD}.3.1`,
+  tee: `${OID_AMD}.3.2`,
+  snp: `${OID_AMD}.3.3`,
+  microcode: `${OID_AMD}.3.8`,
+};
+
+/** The certificates that come with an SNP report: VCEK or VLEK, ASK or ASVK, optionally the ARK. */
+export interface SnpCollateral {
+  certs: Uint8Array[];
+}
+
+/** Reads DER or PEM certificate files into SNP collateral. */
+export function snpCollateralFrom(files: readonly Uint8Array[]): SnpCollateral {
+  const certs: Uint8Array[] = [];
+  for (const b of files) {
+    const text = Buffer.from(b.subarray(0, 64)).toString("latin1");
+    if (text.includes("-----BEGIN")) certs.push(...pemToDers(b, "SNP certificates"));
+    else certs.push(b);
+  }
+  return { certs };
+}
+
+export interface SnpOutcome {
+  report?: ParsedSnpReport;
+  fields: Fields;
+}
+
+function productFromCpuid(r: ParsedSnpReport): string | undefined {
+  if (r.version < 3) return undefined;
+  const [fam, model] = [r.cpuid[0]!, r.cpuid[1]!];
+  if (fam === 0x19 && model <= 0x0f) return "Milan";
+  if (fam === 0x19 && ((model >= 0x10 && model <= 0x1f) || (model >= 0xa0 && model <= 0xaf))) return "Genoa";
+  if (fam === 0x1a) return "Turin";
+  return undefined;
+}
+
+function productFromCert(c: Cert): string | undefined {
+  const raw = c.extensions.get(OID_PRODUCT_NAME);
+  if (raw === undefined) return undefined;
+  try {
+    return ia5(parseDer(raw, "productName"), "productName").split("-")[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** hwID is stored raw in older KDS certificates and as an OCTET STRING in newer ones: accept both. */
+function hwId(c: Cert): Uint8Array | undefined {
+  const raw = c.extensions.get(OID_HWID);
+  if (raw === undefined) return undefined;
+  if (raw.length === 64) return raw;
+  return octets(parseDer(raw, "hwID"), "hwID");
+}
+
+function safeHwIdMatches(c: Cert, chipId: Uint8Array): boolean {
+  try {
+    const id = hwId(c);
+    return id !== undefined && bytesEqual(id, chipId);
+  } catch {
+    return false;
+  }
+}
+
+function spl(c: Cert, k: keyof SnpTcbParts): number {
+  const raw = c.extensions.get(SPL_OIDS[k]);
+  if (raw === undefined) throw new TwineError("attest.snp_extension", `"${c.subjectCn}" has no ${k} SPL`);
+  return smallInt(parseDer(raw, `${k} SPL`), `${k} SPL`, 255);
+}
+
+/** R and S are 72-byte little-endian integers; P-384 uses 48 bytes, the rest must be zero. */
+function p1363FromLe(r: Uint8Array, s: Uint8Array): Uint8Array | undefined {
+  if (!isZero(r.subarray(48)) || !isZero(s.subarray(48))) return undefined;
+  const out = new Uint8Array(96);
+  out.set(Uint8Array.from(r.subarray(0, 48)).reverse(), 0);
+  out.set(Uint8Array.from(s.subarray(0, 48)).reverse(), 48);
+  return out;
+}
+
+export function snpFields(r: ParsedSnpReport): Fields {
+  const tcb = (v: bigint): string => {
+    const t = decodeTcb(v);
+    return `bl ${t.bootloader} tee ${t.tee} snp ${t.snp} ucode ${t.microcode}`;
+  };
+  return {
+    kind: "snp",
+    version: r.version,
+    guestSvn: r.guestSvn,
+    policy: `0x${r.policy.toString(16)}`,
+    debug: (r.policy & (1n << 19n)) !== 0n,
+    vmpl: r.vmpl,
+    signingKey: signingKeyOf(r) === SIGNING_KEY_VCEK ? "VCEK" : "VLEK",
+    measurement: hex(r.measurement),
+    reportData: hex(r.reportData),
+    hostData: hex(r.hostData),
+    idKeyDigest: hex(r.idKeyDigest),
+    authorKeyDigest: hex(r.authorKeyDigest),
+    familyId: hex(r.familyId),
+    imageId: hex(r.imageId),
+    currentTcb: tcb(r.currentTcb),
+    reportedTcb: tcb(r.reportedTcb),
+    committedTcb: tcb(r.committedTcb),
+    launchTcb: tcb(r.launchTcb),
+    firmware: `${r.currentVersion[2]}.${r.currentVersion[1]} build ${r.currentVersion[0]}`,
+    platformInfo: `0x${r.platformInfo.toString(16)}`,
+    chipId: hex(r.chipId),
+  };
+}
+
+export function verifySnp(
+  bytes: Uint8Array,
+  collateral: SnpCollateral,
+  now: Date,
+  arks: Readonly<Record<string, Uint8Array>>,
+  f: Findings,
+): SnpOutcome {
+  const out: SnpOutcome = { fields: {} };
+  // 1. Parse; versions, algorithm and reserved bytes.
+  const report = f.run("1.report", () => parseSnpReport(bytes));
+  if (report === undefined) return out;
+  out.report = report;
+  out.fields = snpFields(report);
+  const vlek = signingKeyOf(report) !== SIGNING_KEY_VCEK;
+  f.pass("1.report", `SNP report v${report.version}, ECDSA P-384, signed by ${vlek ? "VLEK" : "VCEK"}`);
+
+  // 2. Sort the certificates by role; pick the pinned ARK for the product.
+  const certs = f.run("2.root", () => collateral.certs.map((d, i) => parseCert(d, `SNP certificate ${i}`)));
+  if (certs === undefined) return out;
+  const leafCn = vlek ? "SEV-VLEK" : "SEV-VCEK";
+  // Several candidates may come along (a folder of certificates): prefer the VCEK whose hwID is this chip.
+  const leaves = certs.filter((c) => c.subjectCn === leafCn);
+  const leaf = leaves.find((c) => safeHwIdMatches(c, report.chipId)) ?? leaves[0];
+  const intermediate = certs.find(
+    (c) =>
+      leaf !== undefined &&
+      bytesEqual(c.subjectDer, leaf.issuerDer) &&
+      (vlek ? /^SEV-VLEK-\w+$/.test(c.subjectCn) : /^SEV-(Milan|Genoa|Turin)$/.test(c.subjectCn)),
+  );
+  const product =
+    productFromCpuid(report) ??
+    (leaf !== undefined ? productFromCert(leaf) : undefined) ??
+    /(Milan|Genoa|Turin)$/.exec(intermediate?.subjectCn ?? "")?.[1];
+  if (product !== undefined) out.fields.product = product;
+  const presentedArk = certs.find((c) => c.subjectCn === `ARK-${product ?? ""}`);
+  const arkDer = product !== undefined ? arks[product] : undefined;
+  const rootIssues: Issue[] = [];
+  if (arkDer === undefined) rootIssues.push({ code: "attest.root_untrusted", detail: `no pinned ARK for product ${product ?? "unknown"}` });
+  else if (presentedArk !== undefined && !bytesEqual(presentedArk.der, arkDer)) {
+    rootIssues.push({ code: "attest.root_untrusted", detail: `presented "${presentedArk.subjectCn}" is not the pinned ARK-${product}` });
+  }
+  const ark = arkDer !== undefined ? f.run("2.root", () => rootCert(arkDer, `ARK-${product}`)) : undefined;
+  f.check("2.root", `pinned ARK-${product ?? "?"}`, rootIssues);
+
+  // 3. ARK → ASK/ASVK → VCEK/VLEK (RSA-PSS), validity at now.
+  if (leaf === undefined || intermediate === undefined) {
+    f.fail("3.chain", "attest.cert_chain", `collateral lacks the ${leafCn} certificate or its ${vlek ? "ASVK" : "ASK"}`);
+  } else if (ark !== undefined) {
+    f.check("3.chain", `"${leaf.subjectCn}" ← "${intermediate.subjectCn}" ← "${ark.subjectCn}"`, checkChain([leaf, intermediate], ark, now, "SNP chain"));
+  } else {
+    f.blocked("3.chain", "a pinned ARK");
+  }
+
+  // 4. The report signature by the VCEK/VLEK key.
+  if (leaf !== undefined) {
+    const sig = p1363FromLe(report.signatureR, report.signatureS);
+    const key = leaf.x509.publicKey;
+    let ok = false;
+    if (sig !== undefined && key.asymmetricKeyDetails?.namedCurve === "secp384r1") {
+      try {
+        ok = cryptoVerify("sha384", report.signedRegion, { key, dsaEncoding: "ieee-p1363" }, sig);
+      } catch {
+        ok = false;
+      }
+    }
+    f.check("4.signature", `report signed by the ${leafCn} key (ECDSA P-384)`, ok ? [] : [{ code: "attest.sig_invalid", detail: "report signature does not verify" }]);
+  } else {
+    f.blocked("4.signature", `the ${leafCn} certificate`);
+  }
+
+  // 5. Binding: hwID = CHIP_ID (VCEK, unless masked), SPLs = REPORTED_TCB (not CURRENT_TCB).
+  if (leaf !== undefined) {
+    const issues: Issue[] = [];
+    const t = decodeTcb(report.reportedTcb);
+    try {
+      for (const k of Object.keys(SPL_OIDS) as (keyof SnpTcbParts)[]) {
+        const v = spl(leaf, k);
+        if (v !== t[k]) issues.push({ code: "attest.snp_tcb_mismatch", detail: `${leafCn} ${k} SPL ${v}, reported TCB has ${t[k]}` });
+      }
+      const masked = (report.flags & 2) !== 0;
+      if (!vlek && !masked) {
+        const id = hwId(leaf);
+        if (id === undefined || !bytesEqual(id, report.chipId)) {
+          issues.push({ code: "attest.snp_chip_id_mismatch", detail: "VCEK hwID is not the report's CHIP_ID" });
+        }
+      }
+    } catch (e) {
+      if (!(e instanceof TwineError)) throw e;
+      issues.push({ code: e.code === "attest.der" ? "attest.snp_extension" : e.code, detail: e.message });
+    }
+    f.check("5.binding", `${leafCn} matches REPORTED_TCB${vlek ? "" : " and CHIP_ID"}`, issues);
+  } else {
+    f.blocked("5.binding", `the ${leafCn} certificate`);
+  }
+  return out;
+}

@@ -1,0 +1,227 @@
+// X.509 certificates and CRLs for evidence chains. node:crypto checks signatures (ECDSA for Intel,
+// RSA-PSS for AMD); asn1js reads what Node does not expose (extensions, CRLs, exact validity).
+// Chains always end in a root passed in by the caller and compared byte for byte.
+import { X509Certificate, verify as cryptoVerify } from "node:crypto";
+import type { KeyObject } from "node:crypto";
+import { TwineError } from "../errors.js";
+import { bytesEqual } from "./bytes.js";
+import { bitString, children, contextChildren, integerHex, isInteger, isTime, octets, oid, parseDer, rawOf, time } from "./der.js";
+import type { Issue } from "./findings.js";
+
+export const MAX_CHAIN_CERTS = 8;
+export const MAX_CERT_SIZE = 16 * 1024;
+export const MAX_CRL_SIZE = 1024 * 1024;
+const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
+const OID_ECDSA_SHA384 = "1.2.840.10045.4.3.3";
+
+export interface Cert {
+  der: Uint8Array;
+  x509: X509Certificate;
+  /** Lower-case hex, no leading zeros: the form CRL entries are compared in. */
+  serial: string;
+  notBefore: Date;
+  notAfter: Date;
+  issuerDer: Uint8Array;
+  subjectDer: Uint8Array;
+  /** The subject's CN, for messages and role checks. */
+  subjectCn: string;
+  /** extnID → extnValue contents (the bytes inside the OCTET STRING). */
+  extensions: Map<string, Uint8Array>;
+}
+
+export function parseCert(der: Uint8Array, what = "certificate"): Cert {
+  if (der.length > MAX_CERT_SIZE) throw new TwineError("attest.too_large", `${what}: ${der.length} bytes`);
+  let x509: X509Certificate;
+  try {
+    x509 = new X509Certificate(der);
+  } catch (e) {
+    throw new TwineError("attest.cert_parse", `${what}: not an X.509 certificate`, { cause: e });
+  }
+  try {
+    const tbs = children(children(parseDer(der, what), what)[0], `${what}.tbs`);
+    const hasVersion = contextChildren(tbs[0], 0) !== undefined;
+    const f = hasVersion ? tbs.slice(1) : tbs;
+    const validity = children(f[3], `${what}.validity`);
+    const extensions = new Map<string, Uint8Array>();
+    for (const n of f.slice(6)) {
+      const ext = contextChildren(n, 3);
+      if (ext === undefined) continue;
+      for (const e of children(ext[0], `${what}.extensions`)) {
+        const parts = children(e, `${what}.extension`);
+        const id = oid(parts[0], `${what}.extnID`);
+        extensions.set(id, octets(parts[parts.length - 1], `${what}.extnValue`));
+      }
+    }
+    const cn = /(?:^|\n)CN=([^\n]*)/.exec(x509.subject);
+    return {
+      der,
+      x509,
+      serial: integerHex(f[0], `${what}.serial`),
+      notBefore: time(validity[0], `${what}.notBefore`),
+      notAfter: time(validity[1], `${what}.notAfter`),
+      issuerDer: rawOf(f[2]!),
+      subjectDer: rawOf(f[4]!),
+      subjectCn: cn?.[1] ?? "",
+      extensions,
+    };
+  } catch (e) {
+    if (e instanceof TwineError) throw new TwineError("attest.cert_parse", `${what}: ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+/** Splits a PEM bundle into DER certificates (a trailing NUL, as Intel quotes carry, is allowed). */
+export function pemToDers(pem: Uint8Array | string, what: string): Uint8Array[] {
+  const text = typeof pem === "string" ? pem : Buffer.from(pem).toString("latin1");
+  const body = text.replace(/\0+$/, "");
+  const re = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]*?)-----END CERTIFICATE-----/g;
+  const out: Uint8Array[] = [];
+  let rest = body;
+  for (const m of body.matchAll(re)) {
+    if (out.length === MAX_CHAIN_CERTS) throw new TwineError("attest.too_large", `${what}: more than ${MAX_CHAIN_CERTS} certificates`);
+    out.push(new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ""), "base64")));
+    rest = rest.replace(m[0], "");
+  }
+  if (out.length === 0 || rest.trim() !== "") throw new TwineError("attest.cert_parse", `${what}: not a PEM certificate chain`);
+  return out;
+}
+
+export function parseCertChain(pem: Uint8Array | string, what: string): Cert[] {
+  return pemToDers(pem, what).map((d, i) => parseCert(d, `${what}[${i}]`));
+}
+
+export function issues(...list: (Issue | undefined)[]): Issue[] {
+  return list.filter((i): i is Issue => i !== undefined);
+}
+
+/** Whether `cert` is signed by `issuer` (names chained and signature valid). */
+export function signedBy(cert: Cert, issuer: Cert): boolean {
+  if (!bytesEqual(cert.issuerDer, issuer.subjectDer)) return false;
+  try {
+    return cert.x509.verify(issuer.x509.publicKey);
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Checks a leaf-first chain up to the pinned `root`. The presented chain may end with its own copy of
+ * the root; it must then equal `root` byte for byte. Returns every problem found, not only the first.
+ */
+export function checkChain(presented: readonly Cert[], root: Cert, now: Date, what: string): Issue[] {
+  const found: Issue[] = [];
+  const chain = [...presented];
+  const last = chain[chain.length - 1];
+  if (last !== undefined && bytesEqual(last.issuerDer, last.subjectDer)) {
+    if (!bytesEqual(last.der, root.der)) {
+      found.push({ code: "attest.root_untrusted", detail: `${what}: root "${last.subjectCn}" is not the pinned root` });
+      return found;
+    }
+    chain.pop();
+  }
+  chain.push(root);
+  if (!signedBy(root, root)) found.push({ code: "attest.root_untrusted", detail: `${what}: pinned root is not self-signed` });
+  for (let i = 0; i + 1 < chain.length; i++) {
+    const c = chain[i]!;
+    const parent = chain[i + 1]!;
+    if (!signedBy(c, parent)) {
+      const code = i + 2 === chain.length && !bytesEqual(c.issuerDer, parent.subjectDer) ? "attest.root_untrusted" : "attest.cert_chain";
+      found.push({ code, detail: `${what}: "${c.subjectCn}" is not signed by "${parent.subjectCn}"` });
+    }
+  }
+  for (const c of chain) {
+    if (now < c.notBefore || now > c.notAfter) {
+      found.push({
+        code: "attest.cert_expired",
+        detail: `${what}: "${c.subjectCn}" valid ${c.notBefore.toISOString()}..${c.notAfter.toISOString()}, now ${now.toISOString()}`,
+      });
+    }
+  }
+  return found;
+}
+
+export interface Crl {
+  der: Uint8Array;
+  tbs: Uint8Array;
+  issuerDer: Uint8Array;
+  thisUpdate: Date;
+  nextUpdate: Date | undefined;
+  revoked: Set<string>;
+  sigAlg: string;
+  signature: Uint8Array;
+}
+
+export function parseCrl(der: Uint8Array, what: string): Crl {
+  if (der.length > MAX_CRL_SIZE) throw new TwineError("attest.too_large", `${what}: ${der.length} bytes`);
+  try {
+    const top = children(parseDer(der, what), what);
+    const tbsNode = top[0];
+    const tbs = children(tbsNode, `${what}.tbs`);
+    // version is an optional INTEGER before the signature algorithm SEQUENCE.
+    const i = isInteger(tbs[0]) ? 1 : 0;
+    const issuer = tbs[i + 1];
+    const thisUpdate = time(tbs[i + 2], `${what}.thisUpdate`);
+    let j = i + 3;
+    let nextUpdate: Date | undefined;
+    if (isTime(tbs[j])) {
+      nextUpdate = time(tbs[j], `${what}.nextUpdate`);
+      j++;
+    }
+    const revoked = new Set<string>();
+    const list = tbs[j];
+    if (list !== undefined && contextChildren(list, 0) === undefined) {
+      for (const entry of children(list, `${what}.revokedCertificates`)) {
+        revoked.add(integerHex(children(entry, `${what}.entry`)[0], `${what}.entry.serial`));
+      }
+    }
+    return {
+      der,
+      tbs: rawOf(tbsNode!),
+      issuerDer: rawOf(issuer!),
+      thisUpdate,
+      nextUpdate,
+      revoked,
+      sigAlg: oid(children(top[1], `${what}.signatureAlgorithm`)[0], `${what}.signatureAlgorithm`),
+      signature: bitString(top[2], `${what}.signature`),
+    };
+  } catch (e) {
+    if (e instanceof TwineError && e.code === "attest.der") {
+      throw new TwineError("attest.crl_invalid", `${what}: ${e.message}`, { cause: e });
+    }
+    throw e;
+  }
+}
+
+export function verifyEcdsaDer(alg: string, key: KeyObject, data: Uint8Array, sig: Uint8Array): boolean {
+  const hash = alg === OID_ECDSA_SHA256 ? "sha256" : alg === OID_ECDSA_SHA384 ? "sha384" : undefined;
+  if (hash === undefined) return false;
+  try {
+    return cryptoVerify(hash, data, key, sig);
+  } catch {
+    return false;
+  }
+}
+
+/** A CRL is usable when its issuer signed it and `now` lies in [thisUpdate, nextUpdate]. */
+export function checkCrl(crl: Crl, issuer: Cert, now: Date, what: string): Issue[] {
+  const found: Issue[] = [];
+  if (!bytesEqual(crl.issuerDer, issuer.subjectDer) || !verifyEcdsaDer(crl.sigAlg, issuer.x509.publicKey, crl.tbs, crl.signature)) {
+    found.push({ code: "attest.crl_invalid", detail: `${what}: not signed by "${issuer.subjectCn}"` });
+  }
+  if (crl.nextUpdate === undefined || now < crl.thisUpdate || now > crl.nextUpdate) {
+    found.push({
+      code: "attest.crl_expired",
+      detail: `${what}: valid ${crl.thisUpdate.toISOString()}..${crl.nextUpdate?.toISOString() ?? "?"}, now ${now.toISOString()}`,
+    });
+  }
+  return found;
+}
+
+/** A revoked certificate is one whose issuer's CRL lists its serial. */
+export function checkNotRevoked(cert: Cert, crl: Crl, what: string): Issue | undefined {
+  if (!bytesEqual(cert.issuerDer, crl.issuerDer)) {
+    return { code: "attest.crl_invalid", detail: `${what}: CRL issuer is not the issuer of "${cert.subjectCn}"` };
+  }
+  if (crl.revoked.has(cert.serial)) return { code: "attest.cert_revoked", detail: `${what}: "${cert.subjectCn}" serial ${cert.serial} is revoked` };
+  return undefined;
+}

@@ -1,0 +1,143 @@
+// `twine verify EVIDENCE --collateral DIR|FILE …`: verifies an SGX/TDX quote or SEV-SNP report offline
+// and prints a verdict. Exit 0 only when every check passed, 1 when rejected, 2 on usage errors
+// (including unreadable input files).
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import type { Command } from "commander";
+import { TwineError } from "../errors.js";
+import { parseDcapCollateral, parsePolicy, snpCollateralFrom, verifyEvidence } from "../attest/index.js";
+import type { DcapCollateral, EvidenceKind, Policy, SnpCollateral, Verdict } from "../attest/index.js";
+
+const MAX_INPUT = 4 * 1024 * 1024;
+const MAX_DIR_FILES = 64;
+const CERT_EXT = /\.(pem|der|cer|crt)$/i;
+
+interface VerifyFlags {
+  collateral: string[];
+  policy?: string;
+  now?: string;
+  json?: boolean;
+  kind?: string;
+}
+
+function usage(message: string): TwineError {
+  return new TwineError("cli.usage", message);
+}
+
+function readInput(path: string, what: string): Uint8Array {
+  try {
+    const st = statSync(path);
+    if (!st.isFile()) throw usage(`${what} ${path} is not a file`);
+    if (st.size > MAX_INPUT) throw usage(`${what} ${path} is larger than ${MAX_INPUT} bytes`);
+    return new Uint8Array(readFileSync(path));
+  } catch (e) {
+    if (e instanceof TwineError) throw e;
+    const code = (e as { code?: string }).code ?? "error";
+    throw new TwineError("cli.usage", `cannot read ${what} ${path} (${code})`, { cause: e });
+  }
+}
+
+function isJson(b: Uint8Array): boolean {
+  const t = Buffer.from(b.subarray(0, 16)).toString("latin1").trimStart();
+  return t.startsWith("{");
+}
+
+/** Files and folders (one level) → DCAP collateral (one JSON bundle) or SNP certificates. */
+export function loadCollateral(paths: readonly string[]): DcapCollateral | SnpCollateral {
+  const files: { path: string; bytes: Uint8Array }[] = [];
+  for (const p of paths) {
+    let isDir: boolean;
+    try {
+      isDir = statSync(p).isDirectory();
+    } catch (e) {
+      throw new TwineError("cli.usage", `cannot read collateral ${p} (${(e as { code?: string }).code ?? "error"})`, { cause: e });
+    }
+    if (!isDir) {
+      files.push({ path: p, bytes: readInput(p, "collateral") });
+      continue;
+    }
+    const names = readdirSync(p)
+      .filter((n) => n.endsWith(".json") || CERT_EXT.test(n))
+      .sort();
+    if (names.length > MAX_DIR_FILES) throw usage(`collateral folder ${p} has more than ${MAX_DIR_FILES} files`);
+    for (const n of names) {
+      const full = join(p, n);
+      if (statSync(full).isFile()) files.push({ path: full, bytes: readInput(full, "collateral") });
+    }
+  }
+  const json = files.filter((f) => isJson(f.bytes));
+  if (json.length > 1) throw usage(`more than one JSON collateral bundle: ${json.map((f) => f.path).join(", ")}`);
+  if (json.length === 1) return parseDcapCollateral(json[0]!.bytes);
+  if (files.length === 0) throw usage("no collateral found (a DCAP collateral .json, or SNP .pem/.der certificates)");
+  return snpCollateralFrom(files.map((f) => f.bytes));
+}
+
+function parseNow(s: string | undefined): Date {
+  if (s === undefined) return new Date();
+  const d = new Date(s);
+  if (!/^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d))?$/.test(s) || Number.isNaN(d.getTime())) {
+    throw usage(`--now ${s} is not an ISO 8601 time (e.g. 2025-07-01T00:00:00Z)`);
+  }
+  return d;
+}
+
+export function formatVerdict(v: Verdict): string {
+  const lines: string[] = [];
+  const failed = v.findings.filter((f) => !f.ok).length;
+  const kind = typeof v.fields.kind === "string" ? v.fields.kind.toUpperCase() : "Unrecognised";
+  lines.push(`${kind} evidence: ${v.ok ? "ACCEPTED" : "REJECTED"} (${v.findings.length - failed} of ${v.findings.length} checks passed)`);
+  const width = Math.max(0, ...Object.keys(v.fields).map((k) => k.length));
+  lines.push("fields:");
+  for (const [k, val] of Object.entries(v.fields)) lines.push(`  ${k.padEnd(width)}  ${String(val)}`);
+  if (v.fields.kind === "sgx" || v.fields.kind === "tdx") {
+    const adv = v.advisoryIds.length > 0 ? ` (advisories: ${v.advisoryIds.join(", ")})` : "";
+    lines.push(`TCB status: ${v.tcbStatus ?? "none (no TCB level matched)"}${adv}`);
+  }
+  lines.push("checks:");
+  const sw = Math.max(0, ...v.findings.map((f) => f.step.length));
+  for (const f of v.findings) {
+    lines.push(`  ${f.ok ? "pass" : "FAIL"}  ${f.step.padEnd(sw)}  ${f.ok ? "" : `[${f.code}] `}${f.detail}`);
+  }
+  return `${lines.join("\n")}\n`;
+}
+
+export function registerVerify(program: Command): void {
+  program
+    .command("verify")
+    .description("verify TEE evidence (SGX DCAP quote v3, TDX quote v4/v5, SEV-SNP report) offline")
+    .argument("<evidence>", "the quote or report file")
+    .requiredOption(
+      "--collateral <path>",
+      "DCAP collateral JSON, or SNP certificates (.pem/.der); a folder, or repeat the flag",
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option("--policy <file>", "policy JSON (expected measurements, accepted TCB statuses, …)")
+    .option("--now <iso>", "judge validity at this time instead of the clock (e.g. 2025-07-01T00:00:00Z)")
+    .option("--kind <kind>", "expect this kind of evidence: sgx, tdx or snp")
+    .option("--json", "print the verdict as JSON")
+    .action((evidencePath: string, flags: VerifyFlags) => {
+      const kind = flags.kind;
+      if (kind !== undefined && kind !== "sgx" && kind !== "tdx" && kind !== "snp") throw usage(`--kind ${kind}: expected sgx, tdx or snp`);
+      const now = parseNow(flags.now);
+      const evidence = readInput(evidencePath, "evidence");
+      const collateral = loadCollateral(flags.collateral);
+      let policy: Policy = {};
+      if (flags.policy !== undefined) {
+        const text = Buffer.from(readInput(flags.policy, "policy")).toString("utf8");
+        try {
+          policy = parsePolicy(text);
+        } catch (e) {
+          throw new TwineError("cli.usage", `--policy ${flags.policy}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+        }
+      }
+      const opts = { collateral, policy, now, ...(kind !== undefined ? { kind: kind as EvidenceKind } : {}) };
+      const v = verifyEvidence(evidence, opts);
+      if (flags.json === true) {
+        const { ok, kind: k, tcbStatus, advisoryIds, fields, findings } = v;
+        process.stdout.write(`${JSON.stringify({ ok, kind: k, tcbStatus: tcbStatus ?? null, advisoryIds, fields, findings }, null, 2)}\n`);
+      } else {
+        process.stdout.write(formatVerdict(v));
+      }
+      process.exitCode = v.ok ? 0 : 1;
+    });
+}

@@ -1,0 +1,55 @@
+// AES-256-GCM sealing of one 4 KiB node. The nonce is 96 random bits per seal (never a counter:
+// after a crash an uncommitted counter would be reused); the tag goes into the parent reference, so
+// the parent authenticates the child (a Merkle tree of GCM tags).
+import { createCipheriv, createDecipheriv, randomFillSync, type KeyObject } from "node:crypto";
+import { TwineError } from "../errors.js";
+import { NODE_SIZE } from "./format.js";
+
+const NONCE = 12;
+/** Nonces are cut from a refilled pool: one getrandom call per 341 seals instead of one each. */
+const pool = Buffer.allocUnsafe(NONCE * 341);
+let poolPos = pool.length;
+
+function freshNonce(): Buffer {
+  if (poolPos + NONCE > pool.length) {
+    randomFillSync(pool);
+    poolPos = 0;
+  }
+  const n = Buffer.from(pool.subarray(poolPos, poolPos + NONCE));
+  poolPos += NONCE;
+  return n;
+}
+
+export interface Sealed {
+  ciphertext: Buffer;
+  nonce: Buffer;
+  tag: Buffer;
+}
+
+export function sealNode(key: KeyObject, plain: Buffer, aad: Buffer): Sealed {
+  const nonce = freshNonce();
+  const c = createCipheriv("aes-256-gcm", key, nonce);
+  c.setAAD(aad);
+  const ciphertext = c.update(plain);
+  c.final();
+  return { ciphertext, nonce, tag: c.getAuthTag() };
+}
+
+/**
+ * Opens a node; the returned buffer is the decipher's own output, adopted by the cache as is (no
+ * copy). On a bad tag the plaintext is wiped and never returned.
+ */
+export function openNode(key: KeyObject, ciphertext: Buffer, nonce: Buffer, tag: Buffer, aad: Buffer): Buffer {
+  const d = createDecipheriv("aes-256-gcm", key, nonce);
+  d.setAAD(aad);
+  d.setAuthTag(tag);
+  const plain = d.update(ciphertext);
+  try {
+    d.final();
+  } catch (e) {
+    plain.fill(0);
+    throw new TwineError("pfs.integrity", "a node failed authentication", { cause: e });
+  }
+  if (plain.length !== NODE_SIZE) throw new TwineError("pfs.integrity", "node has the wrong size");
+  return plain;
+}

@@ -1,0 +1,231 @@
+// The untrusted host side of a volume: a directory with two files, `super` (one node: the signed
+// volume root) and `nodes` (an array of 4 KiB sealed nodes, addressed by slot). Nothing here is
+// trusted: reads are authenticated by the callers. Commit is "fsync nodes, write super.tmp, fsync,
+// rename over super, fsync the directory", so a crash leaves the old or the new superblock.
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  fstatSync,
+  mkdirSync,
+  openSync,
+  readSync,
+  readdirSync,
+  renameSync,
+  writeSync,
+} from "node:fs";
+import { join } from "node:path";
+import { TwineError } from "../errors.js";
+import { NODE_SIZE, integrity } from "./format.js";
+
+export const SUPER_FILE = "super";
+export const NODES_FILE = "nodes";
+const SUPER_TMP = "super.tmp";
+
+function hostError(op: string, e: unknown): TwineError {
+  return new TwineError("io.host", `pfs host ${op} failed`, { cause: e });
+}
+
+export interface StoreOptions {
+  readonly: boolean;
+  /** Called before every host write or rename; crash tests kill the process from here. */
+  onHostWrite?: (() => void) | undefined;
+}
+
+export class NodeStore {
+  private readonly fd: number;
+  private readonly hook: (() => void) | undefined;
+
+  private constructor(
+    readonly dir: string,
+    fd: number,
+    private readonly opts: StoreOptions,
+  ) {
+    this.fd = fd;
+    this.hook = opts.onHostWrite;
+  }
+
+  /** Makes an empty volume directory (it must be missing or empty). */
+  static init(dir: string): void {
+    try {
+      mkdirSync(dir, { recursive: true });
+      if (readdirSync(dir).length !== 0) throw new TwineError("wasi.exist", "volume directory is not empty");
+      closeSync(openSync(join(dir, NODES_FILE), "wx"));
+    } catch (e) {
+      if (e instanceof TwineError) throw e;
+      throw hostError("create", e);
+    }
+  }
+
+  static open(dir: string, opts: StoreOptions): NodeStore {
+    if (!existsSync(join(dir, SUPER_FILE)) && !existsSync(join(dir, NODES_FILE)))
+      throw new TwineError("pfs.format", "not a pfs volume (no superblock)");
+    try {
+      return new NodeStore(dir, openSync(join(dir, NODES_FILE), opts.readonly ? "r" : "r+"), opts);
+    } catch (e) {
+      throw hostError("open", e);
+    }
+  }
+
+  /** Reads one sealed node into `into` (a reused scratch buffer: no allocation, no zero-fill). */
+  read(slot: number, into: Buffer): void {
+    let n: number;
+    try {
+      n = readSync(this.fd, into, 0, NODE_SIZE, slot * NODE_SIZE);
+    } catch (e) {
+      throw hostError("read", e);
+    }
+    if (n !== NODE_SIZE) throw integrity("node store is truncated");
+  }
+
+  write(slot: number, data: Buffer): void {
+    this.hook?.();
+    try {
+      writeSync(this.fd, data, 0, NODE_SIZE, slot * NODE_SIZE);
+    } catch (e) {
+      throw hostError("write", e);
+    }
+  }
+
+  sizeInSlots(): number {
+    return Math.floor(fstatSync(this.fd).size / NODE_SIZE);
+  }
+
+  readSuper(): Buffer {
+    let fd: number;
+    try {
+      fd = openSync(join(this.dir, SUPER_FILE), "r");
+    } catch (e) {
+      throw new TwineError("pfs.integrity", "superblock is missing", { cause: e });
+    }
+    try {
+      const b = Buffer.alloc(NODE_SIZE);
+      const n = readSync(fd, b, 0, NODE_SIZE, 0);
+      const extra = readSync(fd, Buffer.alloc(1), 0, 1, NODE_SIZE);
+      if (n !== NODE_SIZE || extra !== 0) throw integrity("superblock has the wrong size");
+      return b;
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  /** The commit point: data first, then the new root replaces the old one atomically. */
+  commitSuper(b: Buffer): void {
+    try {
+      this.hook?.();
+      fsyncSync(this.fd);
+      const tmp = join(this.dir, SUPER_TMP);
+      const fd = openSync(tmp, "w");
+      try {
+        this.hook?.();
+        writeSync(fd, b, 0, b.length, 0);
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      this.hook?.();
+      renameSync(tmp, join(this.dir, SUPER_FILE));
+      const dfd = openSync(this.dir, "r");
+      try {
+        fsyncSync(dfd);
+      } finally {
+        closeSync(dfd);
+      }
+    } catch (e) {
+      throw hostError("commit", e);
+    }
+  }
+
+  get readonly(): boolean {
+    return this.opts.readonly;
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+/**
+ * Slot states: free, live in the committed state, allocated since the last commit, or live in the
+ * committed state but already replaced (reusable only after the next commit, or a crash would
+ * leave the committed tree pointing at overwritten nodes).
+ */
+const FREE = 0;
+const COMMITTED = 1;
+const FRESH = 2;
+const RETIRED = 3;
+
+export class SlotAllocator {
+  private state: Uint8Array;
+  private free: number[] = [];
+  private fresh: number[] = [];
+  private retired: number[] = [];
+  /** One past the highest slot ever handed out: the committed store length. */
+  private high: number;
+
+  constructor(slotCount: number) {
+    this.high = slotCount;
+    this.state = new Uint8Array(Math.max(64, slotCount));
+  }
+
+  /** Marks a slot reachable from the committed root (volume open); a slot reached twice is corrupt. */
+  markCommitted(slot: number): void {
+    if (slot >= this.high) throw integrity("node reference beyond the committed store");
+    if (this.state[slot] !== FREE) throw integrity("a node is referenced twice");
+    this.state[slot] = COMMITTED;
+  }
+
+  /** After marking: everything unmarked below `high` is free; low slots first keeps the store dense. */
+  finishMarking(): void {
+    for (let s = this.high - 1; s >= 0; s--) if (this.state[s] === FREE) this.free.push(s);
+  }
+
+  alloc(): number {
+    let s = this.free.pop();
+    if (s === undefined) {
+      s = this.high++;
+      if (s >= this.state.length) {
+        const grown = new Uint8Array(this.state.length * 2);
+        grown.set(this.state);
+        this.state = grown;
+      }
+    }
+    this.state[s] = FRESH;
+    this.fresh.push(s);
+    return s;
+  }
+
+  release(slot: number): void {
+    const st = this.state[slot];
+    if (st === FRESH) {
+      this.state[slot] = FREE;
+      this.free.push(slot);
+    } else if (st === COMMITTED) {
+      this.state[slot] = RETIRED;
+      this.retired.push(slot);
+    } else {
+      throw new TwineError("internal", "pfs released a slot twice");
+    }
+  }
+
+  /** Called once the new superblock is durable. */
+  committed(): void {
+    for (const s of this.fresh) if (this.state[s] === FRESH) this.state[s] = COMMITTED;
+    for (const s of this.retired) {
+      this.state[s] = FREE;
+      this.free.push(s);
+    }
+    this.fresh = [];
+    this.retired = [];
+  }
+
+  get slotCount(): number {
+    return this.high;
+  }
+
+  get liveCount(): number {
+    let n = 0;
+    for (let s = 0; s < this.high; s++) if (this.state[s] === COMMITTED || this.state[s] === FRESH) n++;
+    return n;
+  }
+}

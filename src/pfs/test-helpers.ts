@@ -1,0 +1,68 @@
+// Shared by the pfs tests: temp volumes and small file helpers over the Mount seam.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Mount, OpenOptions } from "../vfs/types.js";
+
+export const KEY = Buffer.alloc(32, 7);
+export const OTHER_KEY = Buffer.alloc(32, 9);
+
+export function tempDir(t: { after: (fn: () => void) => void }): string {
+  const dir = mkdtempSync(join(tmpdir(), "twine-pfs-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export const RW: OpenOptions = {
+  read: true,
+  write: true,
+  create: true,
+  exclusive: false,
+  truncate: false,
+  append: false,
+  directory: false,
+};
+export const RO: OpenOptions = { ...RW, write: false, create: false };
+
+export function path(p: string): string[] {
+  return p.split("/").filter((s) => s.length > 0);
+}
+
+export function writeFile(m: Mount, p: string, data: Uint8Array, at = 0n): void {
+  const h = m.open(path(p), { ...RW, truncate: at === 0n });
+  try {
+    h.pwrite(data, at);
+  } finally {
+    h.close();
+  }
+}
+
+export function readFile(m: Mount, p: string): Buffer {
+  const h = m.open(path(p), RO);
+  try {
+    const size = Number(h.stat().size);
+    const b = Buffer.alloc(size);
+    const n = h.pread(b, 0n);
+    return b.subarray(0, n);
+  } finally {
+    h.close();
+  }
+}
+
+/** A deterministic PRNG (mulberry32) so failing seeds can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+export function bytes(rand: () => number, n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
+  return b;
+}

@@ -1,0 +1,770 @@
+// The protected volume: an inode table and per-file Merkle trees of sealed 4 KiB nodes, with a
+// bounded LRU node cache, copy-on-write node updates and an atomic superblock switch on commit.
+//
+// Invariants this file relies on (see docs/PFS-FORMAT.md):
+// - Every node with a slot has its reference in its parent's current content (a cached parent's
+//   buffer, else the parent on disk), or in its owner's root. A cached node's `ref` equals it.
+// - Slots referenced by the committed superblock are never overwritten before the next commit.
+// - Bytes past a file's size inside its last node are zero (truncate zeroes them), so growing a
+//   file or writing past its end reads back zeros without touching those bytes again.
+import { randomBytes } from "node:crypto";
+import { TwineError, wasiError } from "../errors.js";
+import {
+  AAD_SIZE,
+  FANOUT,
+  INODE_SIZE,
+  NODE_SIZE,
+  REF_SIZE,
+  ROOT_INO,
+  SUPER,
+  TABLE_INO,
+  TABLE_KIND,
+  decodeDir,
+  decodeInode,
+  decodeRef,
+  decodeSuper,
+  encodeAad,
+  encodeDir,
+  encodeInode,
+  encodeRef,
+  encodeSuper,
+  integrity,
+  maxDepth,
+  type DirEntryRecord,
+  type InodeRecord,
+  type NodeRef,
+} from "./format.js";
+import { deriveKeys, equalBytes, macSuper, type VolumeKeys } from "./keys.js";
+import { NodeStore, SlotAllocator } from "./node-store.js";
+import { openNode, sealNode } from "./node-seal.js";
+
+/** Largest file: keeps every offset an exact JS number with room to spare. */
+export const MAX_FILE_SIZE = 2 ** 50;
+const MAX_INO = 2 ** 32;
+const LEVEL_SHIFT = 2 ** 43;
+const POOL_MAX = 64;
+
+/** What a caller remembers about a volume to detect a rollback: the version and the root MAC. */
+export interface TrustedRoot {
+  version: bigint;
+  rootHash: Uint8Array;
+}
+
+export interface VolumeOptions {
+  readonly?: boolean;
+  /** Last trusted root: an older volume fails with `pfs.rollback`, a fork with `pfs.integrity`. */
+  trusted?: TrustedRoot | undefined;
+  /** Node cache capacity in 4 KiB nodes (default 2048 = 8 MiB). */
+  cacheNodes?: number;
+  /** Called before every host write (crash tests). */
+  onHostWrite?: (() => void) | undefined;
+  /** Clock in ns since the epoch (tests pin it). */
+  now?: () => bigint;
+}
+
+export interface Inode extends InodeRecord {
+  readonly ino: number;
+  /** AAD kind: the witx filetype, or TABLE_KIND for the inode table. */
+  readonly kind: number;
+  /** The record (or, for the table, the superblock) must be rewritten at the next commit. */
+  dirty: boolean;
+  /** Parsed directory entries, loaded on first use. */
+  entries: Map<string, DirEntryRecord> | null;
+  entriesDirty: boolean;
+  /** Open handles; an unlinked file lives until the last one closes. */
+  opens: number;
+  readonly nodes: Map<number, CachedNode>;
+}
+
+interface CachedNode {
+  readonly owner: Inode;
+  readonly level: number;
+  readonly index: number;
+  readonly key: number;
+  buf: Buffer;
+  dirty: boolean;
+  ref: NodeRef | null;
+  /** Pinned nodes are never evicted (a caller is editing them across cache insertions). */
+  pins: number;
+}
+
+export interface NodeInfo {
+  slot: number;
+  ino: number;
+  kind: number;
+  level: number;
+  index: number;
+}
+
+export interface VerifyReport {
+  version: bigint;
+  files: number;
+  directories: number;
+  symlinks: number;
+  bytes: number;
+  nodes: number;
+}
+
+type Mode = "read" | "zero" | "overwrite";
+
+function defaultNow(): bigint {
+  return BigInt(Date.now()) * 1_000_000n;
+}
+
+function nodeKey(level: number, index: number): number {
+  return level * LEVEL_SHIFT + index;
+}
+
+function nodesFor(size: number): number {
+  return Math.ceil(size / NODE_SIZE);
+}
+
+export class Volume {
+  private readonly inodes = new Map<number, Inode>();
+  private readonly lru = new Set<CachedNode>();
+  private readonly pool: Buffer[] = [];
+  private readonly scratch = Buffer.allocUnsafe(NODE_SIZE);
+  private readonly aad = Buffer.alloc(AAD_SIZE);
+  private readonly capacity: number;
+  private readonly now: () => bigint;
+  private freeInos: number[] = [];
+  private inoHigh = 0;
+  private evicting = false;
+  private changed = false;
+  private alloc: SlotAllocator;
+  private table: Inode;
+  private committedVersion: bigint;
+  private committedHash: Buffer;
+
+  private constructor(
+    private readonly store: NodeStore,
+    private readonly keys: VolumeKeys,
+    readonly volumeId: Buffer,
+    opts: VolumeOptions,
+    version: bigint,
+    hash: Buffer,
+    alloc: SlotAllocator,
+  ) {
+    this.capacity = Math.max(16, opts.cacheNodes ?? 2048);
+    this.now = opts.now ?? defaultNow;
+    this.committedVersion = version;
+    this.committedHash = hash;
+    this.alloc = alloc;
+    this.table = this.makeInode(TABLE_INO, TABLE_KIND, emptyRecord(TABLE_KIND, 0n, 0n));
+  }
+
+  /** Creates a new volume in an empty (or missing) host directory and commits version 1. */
+  static create(dir: string, key: Uint8Array, opts: VolumeOptions = {}): Volume {
+    const volumeId = randomBytes(16);
+    const keys = deriveKeys(key, volumeId);
+    NodeStore.init(dir);
+    const store = NodeStore.open(dir, { readonly: false, onHostWrite: opts.onHostWrite });
+    const v = new Volume(store, keys, volumeId, opts, 0n, Buffer.alloc(32), new SlotAllocator(0));
+    v.inoHigh = ROOT_INO; // ino 0 is the table's own number and is never handed out
+    const root = v.allocInode(3, ROOT_INO);
+    root.nlink = 1;
+    v.commit();
+    return v;
+  }
+
+  /** Opens a volume: checks key, superblock MAC, freshness, and every index node of every tree. */
+  static open(dir: string, key: Uint8Array, opts: VolumeOptions = {}): Volume {
+    const store = NodeStore.open(dir, { readonly: opts.readonly ?? false, onHostWrite: opts.onHostWrite });
+    try {
+      const raw = store.readSuper();
+      const sb = decodeSuper(raw);
+      const keys = deriveKeys(key, sb.volumeId);
+      if (!equalBytes(keys.keyCheck, sb.keyCheck)) throw new TwineError("pfs.key", "wrong key for this volume");
+      const mac = macSuper(keys, raw.subarray(0, SUPER.mac.offset));
+      if (!equalBytes(mac, raw.subarray(SUPER.mac.offset, SUPER.mac.offset + SUPER.mac.size)))
+        throw integrity("superblock MAC mismatch");
+      if (sb.version < 1n) throw integrity("superblock version is zero");
+      const t = opts.trusted;
+      if (t !== undefined) {
+        if (sb.version < t.version)
+          throw new TwineError("pfs.rollback", "volume is older than the last trusted version");
+        if (sb.version === t.version && !equalBytes(mac, t.rootHash))
+          throw integrity("volume forked from the last trusted root");
+      }
+      if (store.sizeInSlots() < sb.slotCount) throw integrity("node store is truncated");
+      if (sb.tableSize % INODE_SIZE !== 0 || sb.tableSize / INODE_SIZE > MAX_INO)
+        throw integrity("inode table size is malformed");
+      const alloc = new SlotAllocator(sb.slotCount);
+      const v = new Volume(store, keys, sb.volumeId, opts, sb.version, mac, alloc);
+      v.table.size = sb.tableSize;
+      v.table.depth = sb.tableDepth;
+      v.table.root = sb.tableRoot;
+      v.inoHigh = sb.tableSize / INODE_SIZE;
+      v.walkCommitted((n) => alloc.markCommitted(n.slot));
+      alloc.finishMarking();
+      const root = v.inode(ROOT_INO);
+      if (root.type !== 3) throw integrity("volume root is not a directory");
+      return v;
+    } catch (e) {
+      store.close();
+      throw e;
+    }
+  }
+
+  /** The committed (version, root MAC): what a caller stores to detect a later rollback. */
+  get trustedRoot(): TrustedRoot {
+    return { version: this.committedVersion, rootHash: Buffer.from(this.committedHash) };
+  }
+
+  get readonly(): boolean {
+    return this.store.readonly;
+  }
+
+  // ---- inodes -------------------------------------------------------------------------------
+
+  private makeInode(ino: number, kind: number, rec: InodeRecord): Inode {
+    return { ...rec, ino, kind, dirty: false, entries: null, entriesDirty: false, opens: 0, nodes: new Map() };
+  }
+
+  private readRecord(ino: number): InodeRecord {
+    if (ino <= TABLE_INO || ino >= this.inoHigh) throw integrity("inode number out of range");
+    const b = Buffer.allocUnsafe(INODE_SIZE);
+    if (this.readAt(this.table, ino * INODE_SIZE, b) !== INODE_SIZE) throw integrity("inode table is short");
+    return decodeInode(b, 0);
+  }
+
+  /** Loads an allocated inode; a reference to a free one is corruption. */
+  inode(ino: number): Inode {
+    const cached = this.inodes.get(ino);
+    if (cached) return cached;
+    const rec = this.readRecord(ino);
+    if (rec.type === 0) throw integrity("reference to a free inode");
+    const o = this.makeInode(ino, rec.type, rec);
+    this.inodes.set(ino, o);
+    return o;
+  }
+
+  root(): Inode {
+    return this.inode(ROOT_INO);
+  }
+
+  allocInode(type: 3 | 4 | 7, parent: number): Inode {
+    this.writable();
+    let ino = this.freeInos.pop();
+    let generation = 1n;
+    if (ino !== undefined) generation = this.readRecord(ino).generation + 1n;
+    else {
+      if (this.inoHigh >= MAX_INO) throw wasiError("NOSPC", "pfs inode table is full");
+      ino = this.inoHigh++;
+    }
+    const t = this.now();
+    const o = this.makeInode(ino, type, { ...emptyRecord(type, generation, t), parent });
+    o.dirty = true;
+    if (type === 3) {
+      o.entries = new Map();
+      o.entriesDirty = true;
+    }
+    this.inodes.set(ino, o);
+    this.changed = true;
+    return o;
+  }
+
+  /** Drops one name of `o`; the inode is freed when no name and no handle remain. */
+  unref(o: Inode): void {
+    o.nlink = Math.max(0, o.nlink - 1);
+    o.ctim = this.now();
+    this.touch(o);
+    this.maybeDestroy(o);
+  }
+
+  /** A handle closed. */
+  release(o: Inode): void {
+    o.opens = Math.max(0, o.opens - 1);
+    this.maybeDestroy(o);
+  }
+
+  private maybeDestroy(o: Inode): void {
+    if (o.nlink > 0 || o.opens > 0 || !this.inodes.has(o.ino)) return;
+    this.cut(o, 0);
+    o.size = 0;
+    this.inodes.delete(o.ino);
+    this.writeRecord({ ...emptyRecord(0, o.generation, 0n), parent: 0 }, o.ino);
+    this.freeInos.push(o.ino);
+    this.changed = true;
+  }
+
+  private writeRecord(rec: InodeRecord, ino: number): void {
+    const b = Buffer.allocUnsafe(INODE_SIZE);
+    encodeInode(b, 0, rec);
+    this.writeAt(this.table, ino * INODE_SIZE, b);
+  }
+
+  touch(o: Inode): void {
+    this.writable();
+    o.dirty = true;
+    this.changed = true;
+  }
+
+  timestamp(): bigint {
+    return this.now();
+  }
+
+  // ---- directories ----------------------------------------------------------------------------
+
+  entries(dir: Inode): Map<string, DirEntryRecord> {
+    if (dir.type !== 3) throw wasiError("NOTDIR");
+    if (dir.entries === null) {
+      const b = Buffer.allocUnsafe(dir.size);
+      this.readAt(dir, 0, b);
+      dir.entries = decodeDir(b);
+    }
+    return dir.entries;
+  }
+
+  /** Looks a name up; checks that what the entry promises is what the inode table holds. */
+  lookup(dir: Inode, name: string): Inode | null {
+    const e = this.entries(dir).get(name);
+    if (e === undefined) return null;
+    const o = this.inode(e.ino);
+    if (o.type !== e.type) throw integrity("directory entry type disagrees with its inode");
+    if (o.type === 3 && o.parent !== dir.ino) throw integrity("directory is not bound to this parent");
+    return o;
+  }
+
+  addEntry(dir: Inode, name: string, o: Inode): void {
+    this.entries(dir).set(name, { ino: o.ino, type: o.type });
+    dir.entriesDirty = true;
+    dir.mtim = dir.ctim = this.now();
+    this.touch(dir);
+  }
+
+  removeEntry(dir: Inode, name: string): void {
+    this.entries(dir).delete(name);
+    dir.entriesDirty = true;
+    dir.mtim = dir.ctim = this.now();
+    this.touch(dir);
+  }
+
+  // ---- file contents --------------------------------------------------------------------------
+
+  readAt(o: Inode, pos: number, out: Uint8Array): number {
+    if (pos >= o.size) return 0;
+    const total = Math.min(out.length, o.size - pos);
+    let done = 0;
+    while (done < total) {
+      const p = pos + done;
+      const idx = Math.floor(p / NODE_SIZE);
+      const off = p - idx * NODE_SIZE;
+      const len = Math.min(NODE_SIZE - off, total - done);
+      const n = this.node(o, 0, idx, "read");
+      if (n) out.set(n.buf.subarray(off, off + len), done);
+      else out.fill(0, done, done + len);
+      done += len;
+    }
+    return total;
+  }
+
+  writeAt(o: Inode, pos: number, data: Uint8Array): void {
+    this.writable();
+    if (data.length === 0) return;
+    const end = pos + data.length;
+    if (end > MAX_FILE_SIZE) throw wasiError("FBIG");
+    this.grow(o, nodesFor(end));
+    let done = 0;
+    while (done < data.length) {
+      const p = pos + done;
+      const idx = Math.floor(p / NODE_SIZE);
+      const off = p - idx * NODE_SIZE;
+      const len = Math.min(NODE_SIZE - off, data.length - done);
+      // A whole-node overwrite never decrypts (or zero-fills) the node it replaces.
+      const n = this.node(o, 0, idx, len === NODE_SIZE ? "overwrite" : "zero");
+      if (n === null) throw new TwineError("internal", "pfs write found no node");
+      n.buf.set(data.subarray(done, done + len), off);
+      n.dirty = true;
+      done += len;
+    }
+    if (end > o.size) o.size = end;
+    o.dirty = true;
+    this.changed = true;
+  }
+
+  setSize(o: Inode, size: number): void {
+    this.writable();
+    if (size > MAX_FILE_SIZE) throw wasiError("FBIG");
+    if (size === o.size) return;
+    if (size > o.size) {
+      this.grow(o, nodesFor(size));
+    } else {
+      const keep = nodesFor(size);
+      const tail = size % NODE_SIZE;
+      if (tail !== 0) {
+        const n = this.node(o, 0, keep - 1, "read");
+        if (n) {
+          n.buf.fill(0, tail);
+          n.dirty = true;
+        }
+      }
+      this.cut(o, keep);
+    }
+    o.size = size;
+    o.dirty = true;
+    this.changed = true;
+  }
+
+  // ---- node cache -----------------------------------------------------------------------------
+
+  private take(): Buffer {
+    return this.pool.pop() ?? Buffer.allocUnsafe(NODE_SIZE);
+  }
+
+  private recycle(buf: Buffer): void {
+    if (this.pool.length < POOL_MAX) this.pool.push(buf);
+  }
+
+  /** Nodes a tree of the owner's depth has at `level`. */
+  private width(o: Inode, level: number): number {
+    return level > o.depth ? 0 : FANOUT ** (o.depth - level);
+  }
+
+  /** The current reference to node (level, index), from its parent or the owner's root. */
+  private refOf(o: Inode, level: number, index: number): NodeRef | null {
+    if (level === o.depth) return index === 0 ? o.root : null;
+    const p = this.node(o, level + 1, Math.floor(index / FANOUT), "read");
+    return p ? decodeRef(p.buf, (index % FANOUT) * REF_SIZE) : null;
+  }
+
+  private node(o: Inode, level: number, index: number, mode: Mode): CachedNode | null {
+    const key = nodeKey(level, index);
+    const hit = o.nodes.get(key);
+    if (hit) {
+      this.lru.delete(hit);
+      this.lru.add(hit);
+      return hit;
+    }
+    if (index >= this.width(o, level)) {
+      if (mode === "read") return null;
+      throw new TwineError("internal", "pfs node beyond tree capacity");
+    }
+    const ref = this.refOf(o, level, index);
+    let buf: Buffer;
+    if (ref === null) {
+      if (mode === "read") return null;
+      buf = this.take();
+      if (mode === "zero" || level > 0) buf.fill(0);
+    } else if (mode === "overwrite" && level === 0) {
+      buf = this.take();
+    } else {
+      buf = this.load(o, level, index, ref);
+    }
+    const n: CachedNode = { owner: o, level, index, key, buf, dirty: false, ref, pins: 0 };
+    this.insert(n);
+    return n;
+  }
+
+  /** Reads and authenticates one node (not cached). */
+  private load(o: Inode, level: number, index: number, ref: NodeRef): Buffer {
+    if (ref.version > this.committedVersion + 1n) throw integrity("node from a future version");
+    this.store.read(ref.slot, this.scratch);
+    const aad = encodeAad(this.aad, this.volumeId, o.ino, o.generation, o.kind, level, index, ref.version);
+    return openNode(this.keys.node, this.scratch, ref.nonce, ref.tag, aad);
+  }
+
+  private insert(n: CachedNode): void {
+    n.owner.nodes.set(n.key, n);
+    this.lru.add(n);
+    if (!this.evicting) this.evict();
+  }
+
+  /** Evicts in a loop, not recursively: flushing a victim may pull its parent into the cache. */
+  private evict(): void {
+    this.evicting = true;
+    try {
+      while (this.lru.size > this.capacity) {
+        let victim: CachedNode | undefined;
+        for (const c of this.lru) {
+          if (c.pins === 0) {
+            victim = c;
+            break;
+          }
+        }
+        if (victim === undefined) break;
+        this.lru.delete(victim);
+        victim.owner.nodes.delete(victim.key);
+        if (victim.dirty) this.flushNode(victim);
+        this.recycle(victim.buf);
+      }
+    } finally {
+      this.evicting = false;
+    }
+  }
+
+  /** Copy-on-write: seal into a fresh slot, retire the old one, point the parent at the new one. */
+  private flushNode(n: CachedNode): void {
+    const o = n.owner;
+    const version = this.committedVersion + 1n;
+    const aad = encodeAad(this.aad, this.volumeId, o.ino, o.generation, o.kind, n.level, n.index, version);
+    const sealed = sealNode(this.keys.node, n.buf, aad);
+    const slot = this.alloc.alloc();
+    this.store.write(slot, sealed.ciphertext);
+    if (n.ref) this.alloc.release(n.ref.slot);
+    n.ref = { slot, version, nonce: sealed.nonce, tag: sealed.tag };
+    n.dirty = false;
+    this.setRef(o, n.level, n.index, n.ref);
+  }
+
+  private setRef(o: Inode, level: number, index: number, ref: NodeRef | null): void {
+    if (level === o.depth) {
+      o.root = ref;
+      o.dirty = true;
+      return;
+    }
+    const p = this.node(o, level + 1, Math.floor(index / FANOUT), "zero");
+    if (p === null) throw new TwineError("internal", "pfs parent node missing");
+    encodeRef(p.buf, (index % FANOUT) * REF_SIZE, ref);
+    p.dirty = true;
+  }
+
+  /** Adds levels on top until the tree holds `count` data nodes; the old root becomes child 0. */
+  private grow(o: Inode, count: number): void {
+    while (FANOUT ** o.depth < count) {
+      if (o.depth >= maxDepth()) throw wasiError("FBIG");
+      const buf = this.take();
+      buf.fill(0);
+      encodeRef(buf, 0, o.root);
+      o.depth++;
+      o.root = null;
+      o.dirty = true;
+      const level = o.depth;
+      this.insert({ owner: o, level, index: 0, key: nodeKey(level, 0), buf, dirty: true, ref: null, pins: 0 });
+    }
+  }
+
+  /** Frees every node whose data range starts at or after data node `keep`. */
+  private cut(o: Inode, keep: number): void {
+    // Take doomed nodes out of the cache first so no eviction can flush them mid-walk.
+    const doomed = new Map<number, CachedNode>();
+    for (const n of o.nodes.values()) {
+      if (n.index * FANOUT ** n.level >= keep) doomed.set(n.key, n);
+    }
+    for (const n of doomed.values()) {
+      o.nodes.delete(n.key);
+      this.lru.delete(n);
+    }
+    if (keep === 0) {
+      this.freeWalk(o, o.depth, 0, o.root, doomed);
+      o.root = null;
+      o.depth = 0;
+    } else if (keep < FANOUT ** o.depth) {
+      this.cutWalk(o, o.depth, 0, keep, doomed);
+    }
+    // Cached-only nodes under holes were not reachable by the walk.
+    const rest = [...doomed.values()].sort((a, b) => b.level - a.level);
+    for (const n of rest) if (doomed.has(n.key)) this.freeWalk(o, n.level, n.index, n.ref, doomed);
+    o.dirty = true;
+  }
+
+  /** Node (level >= 1, index) straddles `keep`: clear its references past it. */
+  private cutWalk(o: Inode, level: number, index: number, keep: number, doomed: Map<number, CachedNode>): void {
+    const n = this.node(o, level, index, "read");
+    if (n) n.pins++;
+    try {
+      const span = FANOUT ** (level - 1);
+      for (let c = 0; c < FANOUT; c++) {
+        const ci = index * FANOUT + c;
+        const start = ci * span;
+        if (start + span <= keep) continue;
+        if (start < keep) {
+          if (level > 1) this.cutWalk(o, level - 1, ci, keep, doomed);
+          continue;
+        }
+        const r = n ? decodeRef(n.buf, c * REF_SIZE) : null;
+        if (r !== null || doomed.has(nodeKey(level - 1, ci))) this.freeWalk(o, level - 1, ci, r, doomed);
+        if (n && r !== null) {
+          encodeRef(n.buf, c * REF_SIZE, null);
+          n.dirty = true;
+        }
+      }
+    } finally {
+      if (n) n.pins--;
+    }
+  }
+
+  /** Releases the slots of a subtree; cached (doomed) content wins over the disk copy. */
+  private freeWalk(
+    o: Inode,
+    level: number,
+    index: number,
+    ref: NodeRef | null,
+    doomed: Map<number, CachedNode>,
+  ): void {
+    const key = nodeKey(level, index);
+    const cached = doomed.get(key);
+    doomed.delete(key);
+    if (level > 0) {
+      const buf = cached?.buf ?? (ref ? this.load(o, level, index, ref) : null);
+      for (let c = 0; c < FANOUT; c++) {
+        const ci = index * FANOUT + c;
+        const r = buf ? decodeRef(buf, c * REF_SIZE) : null;
+        if (r !== null || doomed.has(nodeKey(level - 1, ci))) this.freeWalk(o, level - 1, ci, r, doomed);
+      }
+    }
+    if (ref) this.alloc.release(ref.slot);
+    if (cached) this.recycle(cached.buf);
+  }
+
+  /** Seals every dirty node of one tree, bottom-up, so parents pick up their children's new refs. */
+  private flushTree(o: Inode): void {
+    for (let level = 0; level <= o.depth; level++) {
+      const dirty: CachedNode[] = [];
+      for (const n of o.nodes.values()) if (n.level === level && n.dirty) dirty.push(n);
+      for (const n of dirty) if (n.dirty && o.nodes.get(n.key) === n) this.flushNode(n);
+    }
+  }
+
+  // ---- commit ---------------------------------------------------------------------------------
+
+  /** Makes everything durable as one new volume version (fd_sync, fd_datasync, close). */
+  commit(): void {
+    if (this.readonly || !this.changed) return;
+    for (const o of this.inodes.values()) {
+      if (o.entriesDirty && o.entries) {
+        const b = encodeDir(o.entries);
+        this.writeAt(o, 0, b);
+        this.setSize(o, b.length);
+        o.entriesDirty = false;
+      }
+    }
+    for (const o of this.inodes.values()) if (o.nlink > 0) this.flushTree(o);
+    for (const o of this.inodes.values()) {
+      if (!o.dirty) continue;
+      // An unlinked file still open is recorded as free: after a crash nothing references it.
+      const rec = o.nlink > 0 ? o : { ...emptyRecord(0, o.generation, 0n), parent: 0 };
+      this.writeRecord(rec, o.ino);
+      o.dirty = false;
+    }
+    this.flushTree(this.table);
+    const version = this.committedVersion + 1n;
+    const sb = encodeSuper({
+      volumeId: this.volumeId,
+      version,
+      slotCount: this.alloc.slotCount,
+      tableSize: this.table.size,
+      tableDepth: this.table.depth,
+      tableRoot: this.table.root,
+      keyCheck: this.keys.keyCheck,
+    });
+    const mac = macSuper(this.keys, sb.subarray(0, SUPER.mac.offset));
+    mac.copy(sb, SUPER.mac.offset);
+    this.store.commitSuper(sb);
+    this.committedVersion = version;
+    this.committedHash = mac;
+    this.alloc.committed();
+    this.table.dirty = false;
+    this.changed = false;
+  }
+
+  close(): void {
+    try {
+      this.commit();
+    } finally {
+      this.store.close();
+    }
+  }
+
+  private writable(): void {
+    if (this.readonly) throw wasiError("ROFS");
+  }
+
+  // ---- checking -------------------------------------------------------------------------------
+
+  /** Visits every node of the committed tree (inode table first), authenticating index nodes. */
+  walkCommitted(visit: (n: NodeInfo) => void): void {
+    this.walkTree(this.table, visit);
+    for (let ino = ROOT_INO; ino < this.inoHigh; ino++) {
+      const rec = this.readRecord(ino);
+      if (rec.type === 0) {
+        this.freeInos.push(ino);
+        continue;
+      }
+      this.walkTree(this.makeInode(ino, rec.type, rec), visit);
+    }
+    this.freeInos.reverse();
+  }
+
+  private walkTree(o: Inode, visit: (n: NodeInfo) => void): void {
+    if (o.root === null) return;
+    if (nodesFor(o.size) > FANOUT ** o.depth) throw integrity("file size exceeds its tree");
+    this.walkNode(o, o.depth, 0, o.root, visit);
+  }
+
+  private walkNode(o: Inode, level: number, index: number, ref: NodeRef, visit: (n: NodeInfo) => void): void {
+    if (index * FANOUT ** level >= nodesFor(o.size)) throw integrity("node past the end of its file");
+    if (ref.version > this.committedVersion) throw integrity("node from a future version");
+    visit({ slot: ref.slot, ino: o.ino, kind: o.kind, level, index });
+    if (level === 0) return;
+    const buf = this.load(o, level, index, ref);
+    for (let c = 0; c < FANOUT; c++) {
+      const r = decodeRef(buf, c * REF_SIZE);
+      if (r) this.walkNode(o, level - 1, index * FANOUT + c, r, visit);
+    }
+    this.recycle(buf);
+  }
+
+  /** Every committed node with its owner and position (for `twine pfs verify -v` and tamper tests). */
+  nodeMap(): NodeInfo[] {
+    const out: NodeInfo[] = [];
+    const free = this.freeInos;
+    this.freeInos = [];
+    try {
+      this.walkCommitted((n) => out.push(n));
+    } finally {
+      this.freeInos = free;
+    }
+    return out;
+  }
+
+  /**
+   * Full check: authenticates every node of every file, parses every directory, and checks that
+   * the namespace is a tree whose link counts match the inode table.
+   */
+  verify(): VerifyReport {
+    const report: VerifyReport = {
+      version: this.committedVersion,
+      files: 0,
+      directories: 0,
+      symlinks: 0,
+      bytes: 0,
+      nodes: this.nodeMap().length,
+    };
+    const names = new Map<number, number>();
+    const seenDirs = new Set<number>();
+    const buf = Buffer.allocUnsafe(64 * NODE_SIZE);
+    const visit = (o: Inode): void => {
+      for (let p = 0; p < o.size; p += buf.length) this.readAt(o, p, buf);
+      report.bytes += o.size;
+      if (o.type === 4) report.files++;
+      if (o.type === 7) report.symlinks++;
+      if (o.type !== 3) return;
+      report.directories++;
+      if (seenDirs.has(o.ino)) throw integrity("directory reachable twice");
+      seenDirs.add(o.ino);
+      for (const name of this.entries(o).keys()) {
+        const child = this.lookup(o, name);
+        if (child === null) continue;
+        names.set(child.ino, (names.get(child.ino) ?? 0) + 1);
+        visit(child);
+      }
+    };
+    visit(this.root());
+    let allocated = 1;
+    for (let ino = ROOT_INO + 1; ino < this.inoHigh; ino++) {
+      const live = this.inodes.get(ino);
+      const rec = live ?? this.readRecord(ino);
+      if (rec.type === 0 || rec.nlink === 0) continue;
+      allocated++;
+      if (rec.type !== 3 && names.get(ino) !== rec.nlink) throw integrity("link count disagrees with names");
+      if (rec.type === 3 && names.get(ino) !== 1) throw integrity("directory not reachable exactly once");
+    }
+    if (allocated !== names.size + 1) throw integrity("unreachable inode");
+    return report;
+  }
+}
+
+function emptyRecord(type: number, generation: bigint, t: bigint): InodeRecord {
+  return { type, depth: 0, nlink: 0, size: 0, atim: t, mtim: t, ctim: t, generation, parent: 0, root: null };
+}

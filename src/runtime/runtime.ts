@@ -1,0 +1,213 @@
+// The library's way to run a guest. The main thread checks the module (module.ts), applies the
+// memory cap to the binary, picks the tier, and hands everything to a fresh worker thread
+// (worker.ts). It keeps only a timer: on timeout it terminates the worker, which stops even a guest
+// spinning in a loop without imports.
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { Worker } from "node:worker_threads";
+import { TwineError, type ErrorCode } from "../errors.js";
+import type { MountConfig } from "../vfs/index.js";
+import { capMemory, checkCommand, parseModule } from "./module.js";
+import { TIERINGS, resolveTiering, type Tiering } from "./tiering.js";
+import type { WorkerInput, WorkerMessage } from "./worker-protocol.js";
+
+export interface RunOptions {
+  /** Guest arguments after argv[0] (which is the module's file name). */
+  args?: string[];
+  env?: Record<string, string>;
+  /** Preopened directories, fd 3, 4, … in this order. */
+  mounts?: MountConfig[];
+  /** Host fds for the guest's fd 0, 1, 2 (default 0, 1, 2). */
+  stdin?: number;
+  stdout?: number;
+  stderr?: number;
+  /** Wall-clock limit on the guest's run, from `_start` (compilation does not count). */
+  timeoutMs?: number;
+  /** Cap on the guest's linear memory; enforced by rewriting the module's memory maximum. */
+  maxMemoryBytes?: number;
+  maxOpenFds?: number;
+  tiering?: Tiering;
+}
+
+export type RunResult =
+  | { status: "exited"; exitCode: number }
+  | { status: "trap" | "timeout" | "memory_limit" | "error"; error: TwineError };
+
+/** argv[0] when the module is given as bytes rather than a path. */
+const DEFAULT_ARGV0 = "module.wasm";
+/** How long a terminated worker may take to stop before the timeout is reported anyway. */
+const TERMINATE_GRACE_MS = 1000;
+
+/**
+ * V8's tiering flags are process-wide and read at compile time, so compilations are serialised:
+ * each run holds this lock from setting its flags until its module is compiled.
+ */
+let compileLock: Promise<void> = Promise.resolve();
+
+function acquireCompileLock(): Promise<() => void> {
+  let release!: () => void;
+  const released = new Promise<void>((r) => (release = r));
+  const acquired = compileLock.then(() => release);
+  compileLock = compileLock.then(() => released);
+  return acquired;
+}
+
+export class Runtime {
+  private readonly options: RunOptions;
+
+  constructor(options: RunOptions = {}) {
+    validateOptions(options);
+    this.options = options;
+  }
+
+  /**
+   * Runs a command module to completion. Rejects with `module.*` for a bad module and with the
+   * setup error (a mount, the host) when the guest could not start; otherwise resolves with how the
+   * guest ended. All guest output to host fds is written before this resolves.
+   */
+  async run(module: Uint8Array | string): Promise<RunResult> {
+    const o = this.options;
+    const bytes = typeof module === "string" ? await readModule(module) : module;
+    const argv0 = typeof module === "string" ? basename(module) : DEFAULT_ARGV0;
+    const info = parseModule(bytes);
+    checkCommand(info);
+    let runnable = bytes;
+    if (o.maxMemoryBytes !== undefined) {
+      try {
+        runnable = capMemory(bytes, info, o.maxMemoryBytes);
+      } catch (e) {
+        if (e instanceof TwineError && e.code === "run.memory_limit") return { status: "memory_limit", error: e };
+        throw e;
+      }
+    }
+    const input: WorkerInput = {
+      bytes: runnable,
+      tier: resolveTiering(o.tiering ?? "auto", info.codeBytes),
+      args: [argv0, ...(o.args ?? [])],
+      env: o.env ?? {},
+      mounts: o.mounts ?? [],
+      stdin: o.stdin ?? 0,
+      stdout: o.stdout ?? 1,
+      stderr: o.stderr ?? 2,
+      ...(o.maxOpenFds === undefined ? {} : { maxOpenFds: o.maxOpenFds }),
+    };
+    const release = await acquireCompileLock();
+    try {
+      return await runWorker(input, o.timeoutMs, release);
+    } finally {
+      release();
+    }
+  }
+}
+
+async function readModule(path: string): Promise<Uint8Array> {
+  try {
+    return await readFile(path);
+  } catch (e) {
+    const why = (e as NodeJS.ErrnoException).code ?? String(e);
+    throw new TwineError("io.host", `cannot read module ${path}: ${why}`, { cause: e });
+  }
+}
+
+function statusOf(code: ErrorCode): RunResult["status"] | undefined {
+  switch (code) {
+    case "run.trap":
+      return "trap";
+    case "run.timeout":
+      return "timeout";
+    case "run.memory_limit":
+      return "memory_limit";
+    default:
+      return undefined;
+  }
+}
+
+function runWorker(input: WorkerInput, timeoutMs: number | undefined, release: () => void): Promise<RunResult> {
+  return new Promise<RunResult>((resolve, reject) => {
+    const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: input });
+    let outcome: { result: RunResult } | { error: TwineError } | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let grace: NodeJS.Timeout | undefined;
+    let settled = false;
+
+    const settle = (): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      clearTimeout(grace);
+      release();
+      const o = outcome ?? {
+        error: new TwineError("run.worker", "the guest's worker thread stopped without a result"),
+      };
+      if ("result" in o) resolve(o.result);
+      else reject(o.error);
+    };
+
+    worker.on("message", (m: WorkerMessage) => {
+      switch (m.type) {
+        case "compiled":
+          release();
+          return;
+        case "running":
+          if (timeoutMs !== undefined) timer = setTimeout(onTimeout, timeoutMs);
+          return;
+        case "exited":
+          outcome ??= { result: { status: "exited", exitCode: m.exitCode } };
+          return;
+        case "failed": {
+          const error = new TwineError(m.error.code, m.error.message);
+          const status = statusOf(error.code);
+          if (status !== undefined) outcome ??= { result: { status, error } };
+          else if (m.phase === "setup") outcome ??= { error };
+          else outcome ??= { result: { status: "error", error } };
+          return;
+        }
+      }
+    });
+
+    const onTimeout = (): void => {
+      const error = new TwineError("run.timeout", `the guest ran longer than ${timeoutMs ?? 0} ms`);
+      outcome ??= { result: { status: "timeout", error } };
+      // terminate() stops running Wasm at once; a guest blocked in a host call (a read on a pipe)
+      // stops only when that call returns, so the result does not wait for it beyond a grace period.
+      grace = setTimeout(() => {
+        worker.unref();
+        settle();
+      }, TERMINATE_GRACE_MS);
+      void worker.terminate();
+    };
+
+    worker.on("error", (e) => {
+      const oom = (e as NodeJS.ErrnoException).code === "ERR_WORKER_OUT_OF_MEMORY";
+      const message = oom ? "the guest's worker thread ran out of memory" : `the guest's worker thread failed: ${e.message}`;
+      outcome ??= { result: { status: "error", error: new TwineError("run.worker", message, { cause: e }) } };
+    });
+    worker.on("exit", settle);
+  });
+}
+
+function validateOptions(o: RunOptions): void {
+  const bad = (message: string): TwineError => new TwineError("run.options", message);
+  if (o.timeoutMs !== undefined && !(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) {
+    throw bad(`timeoutMs must be a positive number, got ${o.timeoutMs}`);
+  }
+  if (o.maxMemoryBytes !== undefined && !(Number.isSafeInteger(o.maxMemoryBytes) && o.maxMemoryBytes >= 0)) {
+    throw bad(`maxMemoryBytes must be a non-negative integer, got ${o.maxMemoryBytes}`);
+  }
+  if (o.maxOpenFds !== undefined && !(Number.isSafeInteger(o.maxOpenFds) && o.maxOpenFds > 0)) {
+    throw bad(`maxOpenFds must be a positive integer, got ${o.maxOpenFds}`);
+  }
+  if (o.tiering !== undefined && !TIERINGS.includes(o.tiering)) {
+    throw bad(`tiering must be one of ${TIERINGS.join(", ")}, got ${String(o.tiering)}`);
+  }
+  for (const fd of [o.stdin, o.stdout, o.stderr]) {
+    if (fd !== undefined && !(Number.isSafeInteger(fd) && fd >= 0)) throw bad(`bad host fd ${fd}`);
+  }
+  if (o.env !== undefined) {
+    for (const key of Object.keys(o.env)) {
+      if (key === "" || key.includes("=") || key.includes("\0") || (o.env[key] ?? "").includes("\0")) {
+        throw bad(`bad environment variable name or value: ${JSON.stringify(key)}`);
+      }
+    }
+  }
+}

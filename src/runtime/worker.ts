@@ -1,0 +1,108 @@
+// The worker thread that runs one guest: set the tiering flags, compile, build the mounts and the
+// WASI host here (their handles cannot cross threads), instantiate, call `_start`. The main thread
+// only watches the clock and terminates this thread on timeout, so a spinning guest never blocks it.
+import { setFlagsFromString } from "node:v8";
+import { parentPort, workerData } from "node:worker_threads";
+import { TwineError, isTwineError } from "../errors.js";
+import { createMount, type Mount } from "../vfs/index.js";
+import { Wasi } from "../wasi/wasi.js";
+import { checkImports, compileModule, type ExternKind } from "./module.js";
+import { applyTiering } from "./tiering.js";
+import type { WireError, WorkerInput, WorkerMessage } from "./worker-protocol.js";
+
+function post(m: WorkerMessage): void {
+  parentPort?.postMessage(m);
+}
+
+function toWire(e: unknown): WireError {
+  if (isTwineError(e)) return { code: e.code, message: e.message };
+  if (e instanceof Error) return { code: "internal", message: `${e.name}: ${e.message}` };
+  return { code: "internal", message: String(e) };
+}
+
+async function setup(input: WorkerInput): Promise<{ wasi: Wasi; instance: WebAssembly.Instance }> {
+  // Node 20's fast API calls from optimised code crash when called from Wasm (see the project notes).
+  setFlagsFromString("--no-turbo-fast-api-calls");
+  let module: WebAssembly.Module;
+  try {
+    applyTiering(input.tier);
+    module = await compileModule(input.bytes);
+  } finally {
+    post({ type: "compiled" });
+  }
+  const mounts: { guestPath: string; mount: Mount }[] = [];
+  let wasi: Wasi;
+  try {
+    for (const c of input.mounts) mounts.push({ guestPath: c.guestPath, mount: createMount(c) });
+    wasi = new Wasi({
+      args: input.args,
+      env: input.env,
+      mounts,
+      stdin: input.stdin,
+      stdout: input.stdout,
+      stderr: input.stderr,
+      ...(input.maxOpenFds === undefined ? {} : { maxOpenFds: input.maxOpenFds }),
+    });
+  } catch (e) {
+    for (const m of mounts) m.mount.close();
+    throw e;
+  }
+  try {
+    const imports = wasi.getImportObject();
+    checkImports(
+      WebAssembly.Module.imports(module).map((i) => ({ ...i, kind: i.kind as ExternKind })),
+      imports,
+    );
+    return { wasi, instance: await instantiate(module, imports) };
+  } catch (e) {
+    wasi.close();
+    throw e;
+  }
+}
+
+async function instantiate(module: WebAssembly.Module, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {
+  try {
+    return await WebAssembly.instantiate(module, imports);
+  } catch (e) {
+    if (e instanceof WebAssembly.LinkError) throw new TwineError("module.link", e.message, { cause: e });
+    // V8 reports a memory it cannot reserve as a RangeError ("Out of memory: Cannot allocate Wasm memory").
+    if (e instanceof RangeError) throw new TwineError("run.memory_limit", e.message, { cause: e });
+    // A trap in the start function or a data segment out of bounds.
+    if (e instanceof WebAssembly.RuntimeError) throw new TwineError("run.trap", e.message, { cause: e });
+    throw e;
+  }
+}
+
+async function main(input: WorkerInput): Promise<void> {
+  let ready: { wasi: Wasi; instance: WebAssembly.Instance };
+  try {
+    ready = await setup(input);
+  } catch (e) {
+    post({ type: "failed", phase: "setup", error: toWire(e) });
+    return;
+  }
+  const { wasi, instance } = ready;
+  post({ type: "running" });
+  let exitCode: number;
+  try {
+    exitCode = wasi.start(instance);
+  } catch (e) {
+    try {
+      wasi.close();
+    } catch {
+      // The run's own failure is the one to report.
+    }
+    post({ type: "failed", phase: "run", error: toWire(e) });
+    return;
+  }
+  // Closing commits mounts (a protected volume's new root): a failure there fails the run.
+  try {
+    wasi.close();
+  } catch (e) {
+    post({ type: "failed", phase: "run", error: toWire(e) });
+    return;
+  }
+  post({ type: "exited", exitCode });
+}
+
+await main(workerData as WorkerInput);

@@ -1,0 +1,409 @@
+// A mount over a directory of the host, on node:fs *sync* calls (the WASI imports are synchronous and
+// run in a worker). Guest paths arrive as validated component lists from the resolver; each is checked
+// again and joined under the realpath of the root taken once, at construction. This mount never
+// follows a symlink by itself: lstat for stat, O_NOFOLLOW for open, readlink returns the raw target.
+// See README.md for the check-then-use race with host processes that this design leaves open.
+import * as fs from "node:fs";
+import { TwineError, isTwineError, wasiError } from "../errors.js";
+import { fromHostError } from "./host-errno.js";
+import { checkComponents } from "./names.js";
+import { applyTimeSpec, wallClockNs } from "./time.js";
+import {
+  FILETYPE,
+  type DirEntry,
+  type FileHandle,
+  type Filestat,
+  type Filetype,
+  type Mount,
+  type OpenOptions,
+  type TimeSpec,
+} from "./types.js";
+
+export interface HostMountOptions {
+  /** Host mounts are read-only unless asked otherwise. */
+  readonly?: boolean;
+}
+
+const C = fs.constants;
+const MAX_POSITION = BigInt(Number.MAX_SAFE_INTEGER);
+const utf8 = new TextDecoder("utf-8", { fatal: true });
+
+export function filetypeOfStats(st: fs.BigIntStats | fs.Stats): Filetype {
+  if (st.isFile()) return FILETYPE.REGULAR_FILE;
+  if (st.isDirectory()) return FILETYPE.DIRECTORY;
+  if (st.isSymbolicLink()) return FILETYPE.SYMBOLIC_LINK;
+  if (st.isCharacterDevice()) return FILETYPE.CHARACTER_DEVICE;
+  if (st.isBlockDevice()) return FILETYPE.BLOCK_DEVICE;
+  // A host socket cannot say whether it is a stream or datagram one; uvwasi also answers stream.
+  if (st.isSocket()) return FILETYPE.SOCKET_STREAM;
+  return FILETYPE.UNKNOWN;
+}
+
+export function filestatOf(st: fs.BigIntStats, filetype: Filetype = filetypeOfStats(st)): Filestat {
+  return {
+    dev: st.dev,
+    ino: st.ino,
+    filetype,
+    nlink: st.nlink,
+    size: st.size,
+    atim: st.atimeNs,
+    mtim: st.mtimeNs,
+    ctim: st.ctimeNs,
+  };
+}
+
+/** node:fs takes times as seconds in a double: sub-microsecond precision is lost (documented). */
+function nsToSeconds(ns: bigint): number {
+  return Number(ns / 1_000_000_000n) + Number(ns % 1_000_000_000n) / 1e9;
+}
+
+function timesFor(current: fs.BigIntStats, atim: TimeSpec, mtim: TimeSpec): [number, number] {
+  // node:fs has no UTIME_OMIT, so "omit" writes back the current value.
+  const now = wallClockNs();
+  return [
+    nsToSeconds(applyTimeSpec(atim, current.atimeNs, now)),
+    nsToSeconds(applyTimeSpec(mtim, current.mtimeNs, now)),
+  ];
+}
+
+/** A byte offset node:fs can take exactly, or `undefined` when it is past any real file. */
+function toPosition(position: bigint): number | undefined {
+  if (position < 0n) throw wasiError("INVAL", "negative offset");
+  return position > MAX_POSITION ? undefined : Number(position);
+}
+
+/** A host path for one operation, valid until `release()`. */
+interface Pinned {
+  readonly path: string;
+  release(): void;
+}
+
+const PROC_FD = "/proc/self/fd/";
+const unpinned = (path: string): Pinned => ({ path, release: () => {} });
+
+export class HostMount implements Mount {
+  readonly kind = "host";
+  readonly readonly: boolean;
+  /** The realpath of the host directory, fixed at construction. */
+  readonly root: string;
+  /**
+   * Whether directories can be pinned through /proc/self/fd (Linux): then every operation works on a
+   * directory whose fd was opened and whose real path was checked, which closes the race with host
+   * processes swapping a directory for a symlink (see README.md). Without /proc the race stays open.
+   */
+  readonly pinsDirectories: boolean;
+
+  constructor(hostDir: string, options: HostMountOptions = {}) {
+    this.readonly = options.readonly ?? true;
+    let st: fs.Stats;
+    try {
+      this.root = fs.realpathSync.native(hostDir);
+      st = fs.statSync(this.root);
+    } catch (e) {
+      throw fromHostError(e, "host mount root");
+    }
+    if (!st.isDirectory()) throw wasiError("NOTDIR", "host mount root is not a directory");
+    this.pinsDirectories = procFdWorks(this.root, st.ino);
+  }
+
+  lstat(path: readonly string[]): Filestat {
+    return this.atPath(path, "lstat", (p) => filestatOf(fs.lstatSync(p, { bigint: true })));
+  }
+
+  readlink(path: readonly string[]): string {
+    return decodeName(this.atPath(path, "readlink", (p) => fs.readlinkSync(p, { encoding: "buffer" })));
+  }
+
+  open(path: readonly string[], opts: OpenOptions): FileHandle {
+    if (opts.directory && (opts.create || opts.exclusive || opts.truncate)) {
+      throw wasiError("INVAL", "directory open with create, exclusive or truncate");
+    }
+    // Second fence after the WASI layer's rights (wasmtime GHSA-2r75-cxrj-cmph).
+    if (opts.truncate && !opts.write) throw wasiError("INVAL", "truncate without write access");
+    if (this.readonly && (opts.write || opts.truncate)) throw wasiError("ROFS");
+    // O_NOFOLLOW: a final symlink fails with ELOOP. O_NONBLOCK: a FIFO planted by the host cannot
+    // hang the open. No O_APPEND: pwrite must honour its position; append() finds the end itself.
+    let flags = C.O_NOFOLLOW | C.O_NONBLOCK | C.O_NOCTTY; // libuv adds O_CLOEXEC
+    flags |= opts.read && opts.write ? C.O_RDWR : opts.write ? C.O_WRONLY : C.O_RDONLY;
+    if (opts.create && !this.readonly) flags |= C.O_CREAT | (opts.exclusive ? C.O_EXCL : 0);
+    if (opts.truncate) flags |= C.O_TRUNC;
+    if (opts.directory) flags |= C.O_DIRECTORY;
+    let fd: number;
+    try {
+      fd = this.atPath(path, "open", (p) => fs.openSync(p, flags, 0o666));
+    } catch (e) {
+      if (this.readonly && opts.create && isTwineError(e, "wasi.noent")) throw wasiError("ROFS");
+      throw e;
+    }
+    try {
+      if (this.readonly && opts.create && opts.exclusive) throw wasiError("EXIST");
+      const filetype = filetypeOfStats(fs.fstatSync(fd));
+      return new HostFileHandle(fd, filetype, opts.write, this.readonly);
+    } catch (e) {
+      fs.closeSync(fd);
+      throw fromHostError(e, "open");
+    }
+  }
+
+  readdir(path: readonly string[]): DirEntry[] {
+    // The directory itself is pinned (opened without following a link), so the listing and the
+    // per-entry lstat both read exactly the directory the resolver approved.
+    const dir = this.pin(path, "readdir");
+    try {
+      const raw = hostCall("readdir", () => fs.readdirSync(dir.path, { encoding: "buffer" }));
+      const entries: DirEntry[] = [];
+      for (const bytes of raw) {
+        const name = decodeName(bytes);
+        let st: fs.BigIntStats;
+        try {
+          st = fs.lstatSync(join(dir.path, name), { bigint: true });
+        } catch (e) {
+          const err = fromHostError(e, "readdir");
+          if (err.code === "wasi.noent") continue; // removed by the host since the listing
+          throw err;
+        }
+        entries.push({ name, ino: st.ino, filetype: filetypeOfStats(st) });
+      }
+      // The host's order is stable but host-specific; sorting makes runs reproducible across hosts.
+      return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    } finally {
+      dir.release();
+    }
+  }
+
+  mkdir(path: readonly string[]): void {
+    this.mutable();
+    if (path.length === 0) throw wasiError("EXIST");
+    this.atPath(path, "mkdir", (p) => fs.mkdirSync(p, 0o777));
+  }
+
+  rmdir(path: readonly string[]): void {
+    this.mutable();
+    if (path.length === 0) throw wasiError("BUSY", "cannot remove the mount root");
+    this.atPath(path, "rmdir", (p) => fs.rmdirSync(p));
+  }
+
+  unlink(path: readonly string[]): void {
+    this.mutable();
+    if (path.length === 0) throw wasiError("ISDIR");
+    this.atPath(path, "unlink", (p) => fs.unlinkSync(p));
+  }
+
+  rename(from: readonly string[], to: readonly string[]): void {
+    this.mutable();
+    if (from.length === 0 || to.length === 0) throw wasiError("BUSY", "cannot rename the mount root");
+    this.atPath(from, "rename", (f) => this.atPath(to, "rename", (t) => fs.renameSync(f, t)));
+  }
+
+  symlink(target: string, path: readonly string[]): void {
+    this.mutable();
+    if (target.includes("\0")) throw wasiError("INVAL", "symlink target contains NUL");
+    if (target === "") throw wasiError("NOENT", "empty symlink target");
+    if (path.length === 0) throw wasiError("EXIST");
+    this.atPath(path, "symlink", (p) => fs.symlinkSync(target, p));
+  }
+
+  link(from: readonly string[], to: readonly string[]): void {
+    this.mutable();
+    if (to.length === 0) throw wasiError("EXIST");
+    // link(2) on Linux does not follow a final symlink in `from` (linkat without AT_SYMLINK_FOLLOW).
+    this.atPath(from, "link", (f) => this.atPath(to, "link", (t) => fs.linkSync(f, t)));
+  }
+
+  setTimes(path: readonly string[], atim: TimeSpec, mtim: TimeSpec): void {
+    this.mutable();
+    this.atPath(path, "setTimes", (p) => {
+      const [a, m] = timesFor(fs.lstatSync(p, { bigint: true }), atim, mtim);
+      fs.lutimesSync(p, a, m);
+    });
+  }
+
+  sync(): void {}
+
+  close(): void {}
+
+  private mutable(): void {
+    if (this.readonly) throw wasiError("ROFS", "read-only host mount");
+  }
+
+  /**
+   * Runs `f` on a host path for `path` whose final component is looked up inside its pinned parent
+   * directory. `f` must not follow a final symlink (lstat, O_NOFOLLOW, unlink...). Errors are mapped.
+   */
+  private atPath<T>(path: readonly string[], what: string, f: (hostPath: string) => T): T {
+    checkComponents(path);
+    const name = path.at(-1);
+    if (name === undefined) return hostCall(what, () => f(this.root));
+    const dir = this.pin(path.slice(0, -1), what);
+    try {
+      return hostCall(what, () => f(join(dir.path, name)));
+    } finally {
+      dir.release();
+    }
+  }
+
+  /** A path to the directory `path` that a host process can no longer redirect (see pinsDirectories). */
+  private pin(path: readonly string[], what: string): Pinned {
+    checkComponents(path);
+    const expected = path.reduce(join, this.root);
+    if (path.length === 0) return unpinned(this.root);
+    if (!this.pinsDirectories) {
+      // Without /proc, at least refuse a final symlink as the pinned path would.
+      if (hostCall(what, () => fs.lstatSync(expected)).isSymbolicLink()) throw wasiError("NOTDIR");
+      return unpinned(expected);
+    }
+    let fd: number;
+    try {
+      fd = fs.openSync(expected, C.O_RDONLY | C.O_DIRECTORY | C.O_NOFOLLOW | C.O_NONBLOCK);
+    } catch (e) {
+      const err = fromHostError(e, what);
+      // O_NOFOLLOW|O_DIRECTORY on a symlink says ELOOP; the mem mount (and POSIX) say ENOTDIR.
+      throw err.code === "wasi.loop" ? wasiError("NOTDIR") : err;
+    }
+    const release = (): void => fs.closeSync(fd);
+    let actual: string;
+    try {
+      actual = fs.readlinkSync(PROC_FD + String(fd));
+    } catch (e) {
+      release();
+      throw fromHostError(e, what);
+    }
+    if (actual !== expected) {
+      release();
+      if (actual.endsWith(" (deleted)")) throw wasiError("NOENT", "directory removed by the host");
+      throw new TwineError("vfs.escape", "a host directory was swapped while in use");
+    }
+    return { path: PROC_FD + String(fd), release };
+  }
+}
+
+function join(dir: string, name: string): string {
+  return dir.endsWith("/") ? dir + name : `${dir}/${name}`;
+}
+
+/** Whether /proc/self/fd/N names an open directory and can be walked through (Linux); false elsewhere. */
+function procFdWorks(root: string, ino: number): boolean {
+  let fd: number | undefined;
+  try {
+    fd = fs.openSync(root, C.O_RDONLY | C.O_DIRECTORY);
+    return fs.readlinkSync(PROC_FD + String(fd)) === root && fs.statSync(`${PROC_FD}${fd}/.`).ino === ino;
+  } catch {
+    return false;
+  } finally {
+    if (fd !== undefined) fs.closeSync(fd);
+  }
+}
+
+/** Host names and link targets must be UTF-8 for the guest (as wasmtime: otherwise EILSEQ). */
+function decodeName(bytes: Buffer): string {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    throw wasiError("ILSEQ", "host name is not valid UTF-8");
+  }
+}
+
+function hostCall<T>(what: string, f: () => T): T {
+  try {
+    return f();
+  } catch (e) {
+    throw fromHostError(e, what);
+  }
+}
+
+/** An open host file (or directory, for its metadata) behind a host fd owned by this handle. */
+export class HostFileHandle implements FileHandle {
+  readonly seekable: boolean;
+  private fd: number;
+
+  constructor(
+    fd: number,
+    readonly filetype: Filetype,
+    private readonly writable: boolean,
+    /** A read-only mount must not change host metadata through a handle either. */
+    private readonly mountReadonly: boolean,
+  ) {
+    this.fd = fd;
+    this.seekable = filetype === FILETYPE.REGULAR_FILE || filetype === FILETYPE.BLOCK_DEVICE;
+  }
+
+  pread(buf: Uint8Array, position: bigint): number {
+    const fd = this.open();
+    const pos = this.seekable ? toPosition(position) : null;
+    if (pos === undefined || buf.length === 0) return 0;
+    return hostCall("read", () => fs.readSync(fd, buf, 0, buf.length, pos));
+  }
+
+  pwrite(buf: Uint8Array, position: bigint): number {
+    const fd = this.open();
+    let pos = this.seekable ? toPosition(position) : null;
+    if (pos === undefined) throw wasiError("FBIG", "offset past the largest file");
+    if (buf.length === 0) return 0;
+    let done = 0;
+    while (done < buf.length) {
+      const at = pos;
+      const n = hostCall("write", () => fs.writeSync(fd, buf, done, buf.length - done, at));
+      if (n === 0) throw wasiError("IO", "host write made no progress");
+      done += n;
+      if (pos !== null) pos += n;
+    }
+    return done;
+  }
+
+  append(buf: Uint8Array): bigint {
+    const end = this.stat().size;
+    this.pwrite(buf, end);
+    return end + BigInt(buf.length);
+  }
+
+  stat(): Filestat {
+    const fd = this.open();
+    return filestatOf(
+      hostCall("fstat", () => fs.fstatSync(fd, { bigint: true })),
+      this.filetype,
+    );
+  }
+
+  setSize(size: bigint): void {
+    const fd = this.open();
+    const len = toPosition(size);
+    if (len === undefined) throw wasiError("FBIG");
+    hostCall("ftruncate", () => fs.ftruncateSync(fd, len));
+  }
+
+  /** node:fs has no fallocate: growing the file (sparse) gives the same visible result. */
+  allocate(offset: bigint, len: bigint): void {
+    const fd = this.open();
+    if (!this.writable) throw wasiError("BADF");
+    if (len <= 0n || offset < 0n) throw wasiError("INVAL");
+    const end = toPosition(offset + len);
+    if (end === undefined) throw wasiError("FBIG");
+    const size = hostCall("fstat", () => fs.fstatSync(fd, { bigint: true })).size;
+    if (BigInt(end) > size) hostCall("ftruncate", () => fs.ftruncateSync(fd, end));
+  }
+
+  setTimes(atim: TimeSpec, mtim: TimeSpec): void {
+    const fd = this.open();
+    if (this.mountReadonly) throw wasiError("ROFS", "read-only host mount");
+    hostCall("futimes", () => {
+      const [a, m] = timesFor(fs.fstatSync(fd, { bigint: true }), atim, mtim);
+      fs.futimesSync(fd, a, m);
+    });
+  }
+
+  sync(dataOnly: boolean): void {
+    const fd = this.open();
+    hostCall("fsync", () => (dataOnly ? fs.fdatasyncSync(fd) : fs.fsyncSync(fd)));
+  }
+
+  close(): void {
+    const fd = this.open();
+    this.fd = -1;
+    hostCall("close", () => fs.closeSync(fd));
+  }
+
+  private open(): number {
+    if (this.fd < 0) throw wasiError("BADF");
+    return this.fd;
+  }
+}

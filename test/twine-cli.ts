@@ -1,0 +1,137 @@
+// Helpers for the integration tests: run `node bin/twine.js ...` as a user would, feed stdin, collect
+// exit status and output; make the host directories a run mounts; the table of writable mounts that
+// every file/dir guest runs on.
+import { spawn } from "node:child_process";
+import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** The repository root: this file runs from dist/test/. */
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const TWINE = join(ROOT, "bin", "twine.js");
+
+export function guestPath(name: string): string {
+  return join(ROOT, "test", "guests", `${name}.wasm`);
+}
+
+export interface RunResult {
+  status: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  stdoutBytes: Buffer;
+  /** Wall-clock duration of the whole process, ms. */
+  ms: number;
+}
+
+export interface RunOptions {
+  input?: string | Buffer;
+  /** Kill the process after this long (a hung runtime must fail the test, not the suite). */
+  killAfterMs?: number;
+  cwd?: string;
+}
+
+/** Runs the CLI with `args` (after `node bin/twine.js`). Never rejects for a non-zero exit. */
+export function twine(args: readonly string[], opts: RunOptions = {}): Promise<RunResult> {
+  const started = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [TWINE, ...args], {
+      cwd: opts.cwd ?? ROOT,
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    const out: Buffer[] = [];
+    const err: Buffer[] = [];
+    child.stdout.on("data", (d: Buffer) => out.push(d));
+    child.stderr.on("data", (d: Buffer) => err.push(d));
+    const killer = setTimeout(() => child.kill("SIGKILL"), opts.killAfterMs ?? 60_000);
+    child.on("error", (e) => {
+      clearTimeout(killer);
+      reject(e);
+    });
+    child.on("close", (status, signal) => {
+      clearTimeout(killer);
+      const stdoutBytes = Buffer.concat(out);
+      resolve({
+        status,
+        signal,
+        stdout: stdoutBytes.toString("utf8"),
+        stderr: Buffer.concat(err).toString("utf8"),
+        stdoutBytes,
+        ms: performance.now() - started,
+      });
+    });
+    // The guest may exit before reading all of stdin; that is not a test failure.
+    child.stdin.on("error", () => {});
+    child.stdin.end(opts.input ?? "");
+  });
+}
+
+export interface GuestRun {
+  /** Runtime flags before the module (mounts, --env, limits). */
+  flags?: readonly string[];
+  /** Arguments for the guest, after the module. */
+  args?: readonly string[];
+}
+
+/** `twine run [flags] <guest>.wasm -- [args]` ("--" so guest arguments may start with "-"). */
+export function runGuest(name: string, run: GuestRun = {}, opts: RunOptions = {}): Promise<RunResult> {
+  return twine(["run", ...(run.flags ?? []), guestPath(name), "--", ...(run.args ?? [])], opts);
+}
+
+/** The secret a guest must never read: it sits next to the mounted directory. */
+export const SECRET = "TOP-SECRET-HOST-DATA\n";
+
+/** A scratch tree per run: <root>/data (what a host mount exposes) and <root>/outside/secret.txt. */
+export interface Sandbox {
+  root: string;
+  data: string;
+  outside: string;
+  /** Everything under root, as sorted relative paths ("data/f.txt", "outside/secret.txt", ...). */
+  listing(): string[];
+  remove(): void;
+}
+
+export function makeSandbox(): Sandbox {
+  const root = mkdtempSync(join(tmpdir(), "twine-it-"));
+  const data = join(root, "data");
+  const outside = join(root, "outside");
+  mkdirSync(data);
+  mkdirSync(outside);
+  writeFileSync(join(outside, "secret.txt"), SECRET);
+  return {
+    root,
+    data,
+    outside,
+    listing: () => listTree(root, ""),
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
+}
+
+function listTree(dir: string, prefix: string): string[] {
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const rel = prefix === "" ? e.name : `${prefix}/${e.name}`;
+    out.push(rel);
+    if (e.isDirectory()) out.push(...listTree(join(dir, e.name), rel));
+  }
+  return out.sort();
+}
+
+/** A writable mount at /data that file and directory guests run on, with the same expected output. */
+export interface MountKind {
+  name: string;
+  /** True when the guest's files land in sandbox.data on the host (so the test can inspect them). */
+  onHost: boolean;
+  flags(sb: Sandbox): string[];
+}
+
+export const RW_MOUNTS: readonly MountKind[] = [
+  { name: "host", onHost: true, flags: (sb) => ["--dir", `${sb.data}::/data:rw`] },
+  { name: "mem", onHost: false, flags: () => ["--mem", "/data"] },
+];
+
+/** Asserting helper output: stdout/stderr/status in one message so a failure shows everything. */
+export function describeRun(r: RunResult): string {
+  return `status=${String(r.status)} signal=${String(r.signal)} ms=${Math.round(r.ms)}\n--- stdout\n${r.stdout}--- stderr\n${r.stderr}`;
+}
