@@ -1,3 +1,14 @@
 // Public library API. Side-effect free: importing it starts nothing.
 export { TwineError, isTwineError, ERRNO, EXIT } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
+
+export { Runtime } from "./runtime/runtime.js";
+export type { RunOptions, RunResult } from "./runtime/runtime.js";
+export type { Tiering } from "./runtime/tiering.js";
+
+export { Wasi } from "./wasi/wasi.js";
+export type { WasiOptions } from "./wasi/wasi.js";
+
+export { createMount, parseDirFlag } from "./vfs/index.js";
+export type { MountConfig } from "./vfs/index.js";
+export type { Mount, FileHandle, Filestat, DirEntry, OpenOptions, TimeSpec } from "./vfs/types.js";

@@ -1,8 +1,18 @@
 // Helpers for the integration tests: run `node bin/twine.js ...` as a user would, feed stdin, collect
 // exit status and output; make the host directories a run mounts; the table of writable mounts that
 // every file/dir guest runs on.
+import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { mkdtempSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  mkdtempSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -82,6 +92,11 @@ export function runGuest(name: string, run: GuestRun = {}, opts: RunOptions = {}
 /** The secret a guest must never read: it sits next to the mounted directory. */
 export const SECRET = "TOP-SECRET-HOST-DATA\n";
 
+// The secret's times (seconds). An atime older than the mtime makes even a `relatime` file system
+// record the next read, so a read by the runtime shows as a changed atime.
+const SECRET_ATIME = 1_000_000_000;
+const SECRET_MTIME = 1_100_000_000;
+
 /** A scratch tree per run: <root>/data (what a host mount exposes) and <root>/outside/secret.txt. */
 export interface Sandbox {
   root: string;
@@ -89,6 +104,8 @@ export interface Sandbox {
   outside: string;
   /** Everything under root, as sorted relative paths ("data/f.txt", "outside/secret.txt", ...). */
   listing(): string[];
+  /** Asserts the secret was neither read (where atime tells), changed, nor had its times set. */
+  assertSecretUntouched(): void;
   remove(): void;
 }
 
@@ -96,16 +113,35 @@ export function makeSandbox(): Sandbox {
   const root = mkdtempSync(join(tmpdir(), "twine-it-"));
   const data = join(root, "data");
   const outside = join(root, "outside");
+  const secret = join(outside, "secret.txt");
   mkdirSync(data);
   mkdirSync(outside);
-  writeFileSync(join(outside, "secret.txt"), SECRET);
+  writeFileSync(secret, SECRET);
+  utimesSync(secret, SECRET_ATIME, SECRET_MTIME);
   return {
     root,
     data,
     outside,
     listing: () => listTree(root, ""),
+    assertSecretUntouched: () => {
+      const st = statSync(secret);
+      assert.equal(st.mtimeMs, SECRET_MTIME * 1000, "the secret's mtime changed");
+      if (atimeRecordsReads(root)) assert.equal(st.atimeMs, SECRET_ATIME * 1000, "the secret was read");
+      assert.equal(readFileSync(secret, "utf8"), SECRET, "the secret changed");
+    },
     remove: () => rmSync(root, { recursive: true, force: true }),
   };
+}
+
+/** Whether reading a file here updates its atime (not on noatime mounts). */
+function atimeRecordsReads(dir: string): boolean {
+  const probe = join(dir, "atime-probe");
+  writeFileSync(probe, "probe");
+  utimesSync(probe, SECRET_ATIME, SECRET_MTIME);
+  readFileSync(probe);
+  const changed = statSync(probe).atimeMs !== SECRET_ATIME * 1000;
+  rmSync(probe);
+  return changed;
 }
 
 function listTree(dir: string, prefix: string): string[] {

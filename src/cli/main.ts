@@ -3,6 +3,7 @@
 // from the table in errors.ts.
 import { Command, CommanderError } from "commander";
 import { TwineError, exitStatusOf, EXIT } from "../errors.js";
+import { registerPfs } from "./pfs-command.js";
 import { registerRun } from "./run-command.js";
 import { registerVerify } from "./verify-command.js";
 
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
   registerRun(program);
+  registerPfs(program);
   registerVerify(program);
   return program;
 }

@@ -41,7 +41,8 @@ function parseMem(s: string): MountConfig {
 
 function parseEnv(s: string): [string, string] {
   const eq = s.indexOf("=");
-  if (eq <= 0 || s.includes("\0")) throw usage(`--env expects K=V with a non-empty K, got ${JSON.stringify(s)}`);
+  if (eq <= 0 || s.includes("\0"))
+    throw usage(`--env expects K=V with a non-empty K, got ${JSON.stringify(s)}`);
   return [s.slice(0, eq), s.slice(eq + 1)];
 }
 
@@ -57,7 +58,8 @@ function parseNumber(flag: string, s: string, integer: boolean): number {
 
 function parseTiering(s: string): Tiering {
   const t = TIERINGS.find((x) => x === s);
-  if (t === undefined) throw usage(`--tiering expects one of ${TIERINGS.join(", ")}, got ${JSON.stringify(s)}`);
+  if (t === undefined)
+    throw usage(`--tiering expects one of ${TIERINGS.join(", ")}, got ${JSON.stringify(s)}`);
   return t;
 }
 
@@ -77,8 +79,12 @@ export function registerRun(program: Command): void {
     .option("--dir <HOST::GUEST[:ro|:rw]>", "mount a host directory (read-only unless :rw)", mount(parseDir))
     .option("--mem <GUEST>", "mount an empty in-memory directory", mount(parseMem))
     .option("--env <K=V>", "set an environment variable for the guest", collect(parseEnv), [])
-    .option("--timeout <seconds>", "stop the guest after this many seconds", (s) => parseNumber("--timeout", s, false))
-    .option("--max-memory <MiB>", "cap the guest's linear memory", (s) => parseNumber("--max-memory", s, true))
+    .option("--timeout <seconds>", "stop the guest after this many seconds", (s) =>
+      parseNumber("--timeout", s, false),
+    )
+    .option("--max-memory <MiB>", "cap the guest's linear memory", (s) =>
+      parseNumber("--max-memory", s, true),
+    )
     .option("--max-fds <N>", "most file descriptors open at once", (s) => parseNumber("--max-fds", s, true))
     .option("--tiering <auto|eager|lazy>", "how V8 compiles the guest (default auto)", parseTiering)
     .action(async (module: string, args: string[], flags: RunFlags) => {

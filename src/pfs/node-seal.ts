@@ -39,7 +39,13 @@ export function sealNode(key: KeyObject, plain: Buffer, aad: Buffer): Sealed {
  * Opens a node; the returned buffer is the decipher's own output, adopted by the cache as is (no
  * copy). On a bad tag the plaintext is wiped and never returned.
  */
-export function openNode(key: KeyObject, ciphertext: Buffer, nonce: Buffer, tag: Buffer, aad: Buffer): Buffer {
+export function openNode(
+  key: KeyObject,
+  ciphertext: Buffer,
+  nonce: Buffer,
+  tag: Buffer,
+  aad: Buffer,
+): Buffer {
   const d = createDecipheriv("aes-256-gcm", key, nonce);
   d.setAAD(aad);
   d.setAuthTag(tag);

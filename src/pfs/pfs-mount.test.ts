@@ -74,7 +74,10 @@ test("several handles on one file see each other; unlinked open file stays reada
   a.pread(out, 0n);
   assert.equal(out.toString(), "abcdef");
   m.unlink(path("f"));
-  assert.equal(code(() => m.lstat(path("f"))), "wasi.noent");
+  assert.equal(
+    code(() => m.lstat(path("f"))),
+    "wasi.noent",
+  );
   a.pread(out, 0n);
   assert.equal(out.toString(), "abcdef");
   m.sync();
@@ -89,17 +92,47 @@ test("POSIX errors as wasi codes", (t) => {
   const m = PfsMount.create(tempDir(t), KEY);
   m.mkdir(path("d"));
   writeFile(m, "d/f", Buffer.from("x"));
-  assert.equal(code(() => m.mkdir(path("d"))), "wasi.exist");
-  assert.equal(code(() => m.rmdir(path("d"))), "wasi.notempty");
-  assert.equal(code(() => m.unlink(path("d"))), "wasi.isdir");
-  assert.equal(code(() => m.rmdir(path("d/f"))), "wasi.notdir");
-  assert.equal(code(() => m.open(path("nope"), RO)), "wasi.noent");
-  assert.equal(code(() => m.open(path("d/f/x"), RO)), "wasi.notdir");
-  assert.equal(code(() => m.open(path("d"), RW)), "wasi.isdir");
-  assert.equal(code(() => m.rename(path("d"), path("d/sub"))), "wasi.inval");
-  assert.equal(code(() => m.open(path("x".repeat(256)), RW)), "wasi.nametoolong");
+  assert.equal(
+    code(() => m.mkdir(path("d"))),
+    "wasi.exist",
+  );
+  assert.equal(
+    code(() => m.rmdir(path("d"))),
+    "wasi.notempty",
+  );
+  assert.equal(
+    code(() => m.unlink(path("d"))),
+    "wasi.isdir",
+  );
+  assert.equal(
+    code(() => m.rmdir(path("d/f"))),
+    "wasi.notdir",
+  );
+  assert.equal(
+    code(() => m.open(path("nope"), RO)),
+    "wasi.noent",
+  );
+  assert.equal(
+    code(() => m.open(path("d/f/x"), RO)),
+    "wasi.notdir",
+  );
+  assert.equal(
+    code(() => m.open(path("d"), RW)),
+    "wasi.isdir",
+  );
+  assert.equal(
+    code(() => m.rename(path("d"), path("d/sub"))),
+    "wasi.inval",
+  );
+  assert.equal(
+    code(() => m.open(path("x".repeat(256)), RW)),
+    "wasi.nametoolong",
+  );
   m.mkdir(path("e"));
-  assert.equal(code(() => m.rename(path("d/f"), path("e"))), "wasi.isdir");
+  assert.equal(
+    code(() => m.rename(path("d/f"), path("e"))),
+    "wasi.isdir",
+  );
   m.rename(path("d/f"), path("e/g"));
   assert.equal(readFile(m, "e/g").toString(), "x");
   m.rename(path("e"), path("d"));
@@ -117,7 +150,13 @@ test("a read-only volume refuses writes", (t) => {
   m.close();
   const r = PfsMount.open(dir, KEY, { readonly: true });
   assert.equal(readFile(r, "f").toString(), "x");
-  assert.equal(code(() => r.mkdir(path("d"))), "wasi.rofs");
-  assert.equal(code(() => r.open(path("f"), RW)), "wasi.rofs");
+  assert.equal(
+    code(() => r.mkdir(path("d"))),
+    "wasi.rofs",
+  );
+  assert.equal(
+    code(() => r.open(path("f"), RW)),
+    "wasi.rofs",
+  );
   r.close();
 });

@@ -46,7 +46,8 @@ function probe(dir: string, key: Uint8Array = KEY, trusted?: TrustedRoot): strin
     const pm = PfsMount.open(dir, key, { trusted });
     m = pm;
     pm.volume.verify();
-    for (const [p, data] of Object.entries(CONTENT)) assert.deepEqual(readFile(pm, p), data, `plaintext of ${p}`);
+    for (const [p, data] of Object.entries(CONTENT))
+      assert.deepEqual(readFile(pm, p), data, `plaintext of ${p}`);
     return "ok";
   } catch (e) {
     if (isTwineError(e)) return e.code;

@@ -1,8 +1,9 @@
 // Shared by the pfs tests: temp volumes and small file helpers over the Mount seam.
+import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Mount, OpenOptions } from "../vfs/types.js";
+import { FILETYPE, type Mount, type OpenOptions } from "../vfs/types.js";
 
 export const KEY = Buffer.alloc(32, 7);
 export const OTHER_KEY = Buffer.alloc(32, 9);
@@ -65,4 +66,22 @@ export function bytes(rand: () => number, n: number): Buffer {
   const b = Buffer.allocUnsafe(n);
   for (let i = 0; i < n; i++) b[i] = Math.floor(rand() * 256);
   return b;
+}
+
+/** A canonical digest of a whole mount: every path with its type and content (or link target). */
+export function snapshot(m: Mount): string {
+  const h = createHash("sha256");
+  const walk = (dir: string[]): void => {
+    const entries = m.readdir(dir).sort((a, b) => (a.name < b.name ? -1 : 1));
+    for (const e of entries) {
+      const p = [...dir, e.name];
+      h.update(`${p.join("/")}\0${e.filetype}\0`);
+      if (e.filetype === FILETYPE.DIRECTORY) walk(p);
+      else if (e.filetype === FILETYPE.SYMBOLIC_LINK) h.update(m.readlink(p));
+      else h.update(readFile(m, p.join("/")));
+      h.update("\0");
+    }
+  };
+  walk([]);
+  return h.digest("hex");
 }

@@ -174,7 +174,8 @@ export class Volume {
       const raw = store.readSuper();
       const sb = decodeSuper(raw);
       const keys = deriveKeys(key, sb.volumeId);
-      if (!equalBytes(keys.keyCheck, sb.keyCheck)) throw new TwineError("pfs.key", "wrong key for this volume");
+      if (!equalBytes(keys.keyCheck, sb.keyCheck))
+        throw new TwineError("pfs.key", "wrong key for this volume");
       const mac = macSuper(keys, raw.subarray(0, SUPER.mac.offset));
       if (!equalBytes(mac, raw.subarray(SUPER.mac.offset, SUPER.mac.offset + SUPER.mac.size)))
         throw integrity("superblock MAC mismatch");
@@ -218,7 +219,16 @@ export class Volume {
   // ---- inodes -------------------------------------------------------------------------------
 
   private makeInode(ino: number, kind: number, rec: InodeRecord): Inode {
-    return { ...rec, ino, kind, dirty: false, entries: null, entriesDirty: false, opens: 0, nodes: new Map() };
+    return {
+      ...rec,
+      ino,
+      kind,
+      dirty: false,
+      entries: null,
+      entriesDirty: false,
+      opens: 0,
+      nodes: new Map(),
+    };
   }
 
   private readRecord(ino: number): InodeRecord {
@@ -530,7 +540,16 @@ export class Volume {
       o.root = null;
       o.dirty = true;
       const level = o.depth;
-      this.insert({ owner: o, level, index: 0, key: nodeKey(level, 0), buf, dirty: true, ref: null, pins: 0 });
+      this.insert({
+        owner: o,
+        level,
+        index: 0,
+        key: nodeKey(level, 0),
+        buf,
+        dirty: true,
+        ref: null,
+        pins: 0,
+      });
     }
   }
 
@@ -559,7 +578,13 @@ export class Volume {
   }
 
   /** Node (level >= 1, index) straddles `keep`: clear its references past it. */
-  private cutWalk(o: Inode, level: number, index: number, keep: number, doomed: Map<number, CachedNode>): void {
+  private cutWalk(
+    o: Inode,
+    level: number,
+    index: number,
+    keep: number,
+    doomed: Map<number, CachedNode>,
+  ): void {
     const n = this.node(o, level, index, "read");
     if (n) n.pins++;
     try {

@@ -3,6 +3,7 @@
 // so the memory section can be rewritten to enforce a memory cap. Full validation is left to V8
 // (`compileModule`); this walker only reads what the runtime needs and trusts nothing it reads.
 import { TwineError } from "../errors.js";
+import { wasm, type WasmImports, type WasmModule } from "./wasm-api.js";
 
 /** Largest module we accept; bounds the work and memory of parsing and compiling untrusted input. */
 export const MAX_MODULE_BYTES = 256 * 1024 * 1024;
@@ -267,9 +268,11 @@ export function checkCommand(info: ModuleInfo): void {
       "module has no _start export: only WASI command modules are supported (not reactors or libraries)",
     );
   }
-  if (start.kind !== "function") throw new TwineError("module.link", `_start is a ${start.kind}, not a function`);
+  if (start.kind !== "function")
+    throw new TwineError("module.link", `_start is a ${start.kind}, not a function`);
   const memory = info.exports.find((e) => e.name === "memory");
-  if (memory?.kind !== "memory") throw new TwineError("module.link", "module exports no memory named \"memory\"");
+  if (memory?.kind !== "memory")
+    throw new TwineError("module.link", 'module exports no memory named "memory"');
   if (info.memories.some((m) => m.memory64)) throw invalid("64-bit memories are not supported");
 }
 
@@ -277,16 +280,20 @@ export function checkCommand(info: ModuleInfo): void {
 const MAX_LISTED_IMPORTS = 10;
 
 /**
- * Checks every import against what the host provides (`provided`, an import object). An import is
- * known when the object has a value of the same kind under its module and name; all unknown ones
- * are listed in one `module.link` error.
+ * The imports the host does not provide: an import is known when `provided` (an import object) has
+ * a value of the same kind under its module and name.
  */
-export function checkImports(imports: readonly ImportDesc[], provided: WebAssembly.Imports): void {
-  const unknown = imports.filter((i) => {
+export function findUnknownImports(imports: readonly ImportDesc[], provided: WasmImports): ImportDesc[] {
+  return imports.filter((i) => {
     const value = Object.hasOwn(provided, i.module) ? provided[i.module] : undefined;
     if (value === undefined || !Object.hasOwn(value, i.name)) return true;
     return kindOfValue(value[i.name]) !== i.kind;
   });
+}
+
+/** Throws one `module.link` error that lists every unknown import (up to a limit). */
+export function checkImports(imports: readonly ImportDesc[], provided: WasmImports): void {
+  const unknown = findUnknownImports(imports, provided);
   if (unknown.length === 0) return;
   const listed = unknown.slice(0, MAX_LISTED_IMPORTS).map((i) => `${i.module}.${i.name} (${i.kind})`);
   if (unknown.length > MAX_LISTED_IMPORTS) listed.push(`and ${unknown.length - MAX_LISTED_IMPORTS} more`);
@@ -296,9 +303,9 @@ export function checkImports(imports: readonly ImportDesc[], provided: WebAssemb
 
 function kindOfValue(v: unknown): ExternKind | undefined {
   if (typeof v === "function") return "function";
-  if (v instanceof WebAssembly.Memory) return "memory";
-  if (v instanceof WebAssembly.Table) return "table";
-  if (v instanceof WebAssembly.Global) return "global";
+  if (v instanceof wasm.Memory) return "memory";
+  if (v instanceof wasm.Table) return "table";
+  if (v instanceof wasm.Global) return "global";
   return undefined;
 }
 
@@ -351,11 +358,11 @@ function pushUleb(out: number[], value: number): void {
 }
 
 /** Full validation and compilation by V8; its CompileError becomes `module.invalid`. */
-export async function compileModule(bytes: Uint8Array): Promise<WebAssembly.Module> {
+export async function compileModule(bytes: Uint8Array): Promise<WasmModule> {
   try {
-    return await WebAssembly.compile(bytes);
+    return await wasm.compile(bytes);
   } catch (e) {
-    if (e instanceof WebAssembly.CompileError) {
+    if (e instanceof wasm.CompileError) {
       throw new TwineError("module.invalid", `invalid module: ${e.message}`, { cause: e });
     }
     throw e;

@@ -76,7 +76,8 @@ export class Runtime {
       try {
         runnable = capMemory(bytes, info, o.maxMemoryBytes);
       } catch (e) {
-        if (e instanceof TwineError && e.code === "run.memory_limit") return { status: "memory_limit", error: e };
+        if (e instanceof TwineError && e.code === "run.memory_limit")
+          return { status: "memory_limit", error: e };
         throw e;
       }
     }
@@ -109,7 +110,7 @@ async function readModule(path: string): Promise<Uint8Array> {
   }
 }
 
-function statusOf(code: ErrorCode): RunResult["status"] | undefined {
+function statusOf(code: ErrorCode): Exclude<RunResult["status"], "exited"> | undefined {
   switch (code) {
     case "run.trap":
       return "trap";
@@ -122,7 +123,11 @@ function statusOf(code: ErrorCode): RunResult["status"] | undefined {
   }
 }
 
-function runWorker(input: WorkerInput, timeoutMs: number | undefined, release: () => void): Promise<RunResult> {
+function runWorker(
+  input: WorkerInput,
+  timeoutMs: number | undefined,
+  release: () => void,
+): Promise<RunResult> {
   return new Promise<RunResult>((resolve, reject) => {
     const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: input });
     let outcome: { result: RunResult } | { error: TwineError } | undefined;
@@ -179,7 +184,9 @@ function runWorker(input: WorkerInput, timeoutMs: number | undefined, release: (
 
     worker.on("error", (e) => {
       const oom = (e as NodeJS.ErrnoException).code === "ERR_WORKER_OUT_OF_MEMORY";
-      const message = oom ? "the guest's worker thread ran out of memory" : `the guest's worker thread failed: ${e.message}`;
+      const message = oom
+        ? "the guest's worker thread ran out of memory"
+        : `the guest's worker thread failed: ${e.message}`;
       outcome ??= { result: { status: "error", error: new TwineError("run.worker", message, { cause: e }) } };
     });
     worker.on("exit", settle);

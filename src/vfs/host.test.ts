@@ -51,6 +51,17 @@ function makeTree(): { tmp: string; root: string } {
   return { tmp, root };
 }
 
+/** Every path under dir with its type and size, never following links (readdir's recursive mode does). */
+function listTree(dir: string, prefix = ""): string[] {
+  const out: string[] = [];
+  for (const name of fs.readdirSync(dir).sort()) {
+    const st = fs.lstatSync(path.join(dir, name));
+    out.push(`${prefix}${name}:${st.mode}:${st.size}:${st.mtimeMs}`);
+    if (st.isDirectory()) out.push(...listTree(path.join(dir, name), `${prefix}${name}/`));
+  }
+  return out;
+}
+
 function withTree(run: (m: HostMount, tmp: string, root: string) => void, readonly = false): void {
   const { tmp, root } = makeTree();
   const m = new HostMount(root, { readonly });
@@ -156,7 +167,7 @@ test("host mount: a directory swapped for a link after resolution is caught (pin
 test("host mount: read-only refuses every mutation with ROFS and changes nothing", () => {
   withTree((m, _tmp, root) => {
     assert.equal(m.readonly, true);
-    const before = fs.readdirSync(root, { recursive: true }).map(String).sort();
+    const before = listTree(root);
     const rofs = { code: "wasi.rofs" };
     assert.throws(() => m.mkdir(P("x")), rofs);
     assert.throws(() => m.rmdir(P("sub")), rofs);
@@ -175,7 +186,7 @@ test("host mount: read-only refuses every mutation with ROFS and changes nothing
     const buf = new Uint8Array(16);
     assert.equal(new TextDecoder().decode(buf.subarray(0, h.pread(buf, 0n))), "public");
     h.close();
-    assert.deepEqual(fs.readdirSync(root, { recursive: true }).map(String).sort(), before);
+    assert.deepEqual(listTree(root), before);
     assert.equal(fs.readFileSync(path.join(root, "public.txt"), "utf8"), "public");
   }, true);
 });

@@ -2,6 +2,7 @@
 import { TwineError } from "../errors.js";
 import { HostMount } from "./host.js";
 import { MemMount } from "./mem.js";
+import { PfsMount } from "../pfs/pfs-mount.js";
 import type { Mount } from "./types.js";
 
 export { resolvePath, MAX_NAME_BYTES, MAX_SYMLINK_EXPANSIONS } from "./resolve.js";
@@ -16,7 +17,8 @@ export * from "./types.js";
 /** Plain data (structured-cloneable), so the runtime can send it to its worker. */
 export type MountConfig =
   | { type: "mem"; guestPath: string }
-  | { type: "host"; guestPath: string; hostPath: string; readonly: boolean };
+  | { type: "host"; guestPath: string; hostPath: string; readonly: boolean }
+  | { type: "pfs"; guestPath: string; hostPath: string; key: Uint8Array };
 
 export function createMount(c: MountConfig): Mount {
   switch (c.type) {
@@ -24,6 +26,8 @@ export function createMount(c: MountConfig): Mount {
       return new MemMount();
     case "host":
       return new HostMount(c.hostPath, { readonly: c.readonly });
+    case "pfs":
+      return PfsMount.openOrCreate(c.hostPath, c.key);
     default:
       return unknownMountType(c);
   }

@@ -14,7 +14,7 @@ const layouts = {
 } as const;
 
 for (const [label, [layout, size]] of Object.entries(layouts)) {
-  test(`${label} layout fits its ${size}-byte witx size, fields aligned and not overlapping`, () => {
+  void test(`${label} layout fits its ${size}-byte witx size, fields aligned and not overlapping`, () => {
     assert.equal(layout.size, size);
     const fields = Object.entries(layout)
       .filter((kv): kv is [string, C.Field] => typeof kv[1] === "object")
@@ -32,7 +32,7 @@ for (const [label, [layout, size]] of Object.entries(layouts)) {
   });
 }
 
-test("rights: 30 distinct bits, file and dir sets inside RIGHTS_ALL", () => {
+void test("rights: 30 distinct bits, file and dir sets inside RIGHTS_ALL", () => {
   const all = Object.entries(C).filter(([k, v]) => k.startsWith("RIGHTS_") && typeof v === "bigint");
   const single = all.filter(([, v]) => ((v as bigint) & ((v as bigint) - 1n)) === 0n);
   assert.equal(single.length, 30);
@@ -45,7 +45,7 @@ test("rights: 30 distinct bits, file and dir sets inside RIGHTS_ALL", () => {
   assert.equal(C.RIGHTS_DIR_BASE & (C.RIGHTS_FD_READ | C.RIGHTS_FD_WRITE | C.RIGHTS_FD_SEEK), 0n);
 });
 
-test("witx values spot-check", () => {
+void test("witx values spot-check", () => {
   assert.equal(C.RIGHTS_SOCK_ACCEPT, 1n << 29n);
   assert.equal(C.RIGHTS_PATH_UNLINK_FILE, 1n << 26n);
   assert.equal(C.OFLAGS_TRUNC, 8);

@@ -76,9 +76,12 @@ export const RIGHTS_DIR_BASE =
 /** Rights a preopened directory hands down to what is opened beneath it. */
 export const RIGHTS_DIR_INHERITING = RIGHTS_DIR_BASE | RIGHTS_FILE_BASE;
 
-/** Any of these in the requested rights means the file is opened for writing (as wasmtime decides). */
-export const RIGHTS_WRITE_ACCESS =
-  RIGHTS_FD_WRITE | RIGHTS_FD_DATASYNC | RIGHTS_FD_ALLOCATE | RIGHTS_FD_FILESTAT_SET_SIZE;
+/**
+ * Any of these in the requested rights means the file is opened for writing: the rights that change
+ * a file's bytes or size. (wasmtime also counts FD_DATASYNC; we do not, because directory rights
+ * include it and a directory must stay openable read-only with its full directory rights.)
+ */
+export const RIGHTS_WRITE_ACCESS = RIGHTS_FD_WRITE | RIGHTS_FD_ALLOCATE | RIGHTS_FD_FILESTAT_SET_SIZE;
 /** Any of these means the file is opened for reading. */
 export const RIGHTS_READ_ACCESS = RIGHTS_FD_READ | RIGHTS_FD_READDIR;
 

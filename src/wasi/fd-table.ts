@@ -113,7 +113,10 @@ export class FdTable {
   renumber(from: number, to: number): FdEntry | undefined {
     const src = this.get(from, 0n);
     const dst = this.get(to, 0n);
-    if ((src.kind === "dir" && src.preopen !== undefined) || (dst.kind === "dir" && dst.preopen !== undefined)) {
+    if (
+      (src.kind === "dir" && src.preopen !== undefined) ||
+      (dst.kind === "dir" && dst.preopen !== undefined)
+    ) {
       throw wasiError("NOTSUP", "a preopened directory cannot be renumbered");
     }
     if (from >>> 0 === to >>> 0) return undefined;

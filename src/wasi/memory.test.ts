@@ -17,13 +17,13 @@ function rawMemory(pages: number) {
 
 const fault = (e: unknown) => isTwineError(e, "wasi.fault");
 
-test("before attach every access faults", () => {
+void test("before attach every access faults", () => {
   const mem = new GuestMemory();
   assert.throws(() => mem.bytes(0, 1), fault);
   assert.doesNotThrow(() => mem.bytes(0, 0));
 });
 
-test("a range ending exactly at the end is fine; one byte more faults", () => {
+void test("a range ending exactly at the end is fine; one byte more faults", () => {
   const { mem } = setup();
   assert.equal(mem.bytes(65536 - 4, 4).length, 4);
   assert.doesNotThrow(() => mem.setU32(65536 - 4, 7));
@@ -34,7 +34,7 @@ test("a range ending exactly at the end is fine; one byte more faults", () => {
   assert.throws(() => mem.setU8(65536, 1), fault);
 });
 
-test("negative i32 pointers and lengths are huge u32 values, not negative offsets", () => {
+void test("negative i32 pointers and lengths are huge u32 values, not negative offsets", () => {
   const { mem } = setup();
   assert.throws(() => mem.bytes(-1, 1), fault);
   assert.throws(() => mem.bytes(0, -1), fault);
@@ -43,7 +43,7 @@ test("negative i32 pointers and lengths are huge u32 values, not negative offset
   assert.throws(() => mem.check(0x8000_0000, 0x8000_0000), fault);
 });
 
-test("views follow memory.grow (the old buffer is detached)", () => {
+void test("views follow memory.grow (the old buffer is detached)", () => {
   const { mem, raw } = setup(1);
   assert.throws(() => mem.bytes(65536, 16), fault);
   raw.grow(1);
@@ -52,20 +52,29 @@ test("views follow memory.grow (the old buffer is detached)", () => {
   assert.equal(mem.byteLength, 2 * 65536);
 });
 
-test("strings: strict UTF-8 (ILSEQ), length cap (NAMETOOLONG)", () => {
+void test("strings: strict UTF-8 (ILSEQ), length cap (NAMETOOLONG)", () => {
   const { mem, raw } = setup();
   const u8 = new Uint8Array(raw.buffer);
   u8.set(Buffer.from("héllo"), 100);
   assert.equal(mem.string(100, Buffer.byteLength("héllo")), "héllo");
   u8.set([0x61, 0xff, 0x62], 200);
-  assert.throws(() => mem.string(200, 3), (e) => isTwineError(e, "wasi.ilseq"));
+  assert.throws(
+    () => mem.string(200, 3),
+    (e) => isTwineError(e, "wasi.ilseq"),
+  );
   u8.set([0xed, 0xa0, 0x80], 300); // an encoded surrogate is not valid UTF-8
-  assert.throws(() => mem.string(300, 3), (e) => isTwineError(e, "wasi.ilseq"));
-  assert.throws(() => mem.string(0, PATH_MAX + 1), (e) => isTwineError(e, "wasi.nametoolong"));
+  assert.throws(
+    () => mem.string(300, 3),
+    (e) => isTwineError(e, "wasi.ilseq"),
+  );
+  assert.throws(
+    () => mem.string(0, PATH_MAX + 1),
+    (e) => isTwineError(e, "wasi.nametoolong"),
+  );
   assert.throws(() => mem.string(65530, 10), fault);
 });
 
-test("iovecs: the array is bounds-checked before its count is used, then each buffer", () => {
+void test("iovecs: the array is bounds-checked before its count is used, then each buffer", () => {
   const { mem, raw } = setup();
   const dv = new DataView(raw.buffer);
   // A count whose array could never fit is FAULT without touching anything.
@@ -87,7 +96,7 @@ test("iovecs: the array is bounds-checked before its count is used, then each bu
   assert.equal(mem.checkIovecs(0, 0), 0);
 });
 
-test("u64 reinterprets a signed BigInt from an i64", () => {
+void test("u64 reinterprets a signed BigInt from an i64", () => {
   assert.equal(u64(-1n), 0xffff_ffff_ffff_ffffn);
   assert.equal(u64(5n), 5n);
 });

@@ -50,9 +50,17 @@ export class GuestMemory {
     return this.current().byteLength;
   }
 
-  /** Throws FAULT unless [ptr, ptr + len) lies inside memory. */
+  /** Throws FAULT unless [ptr, ptr + len) lies inside memory (both as the guest's u32). */
   check(ptr: number, len: number): void {
     if ((ptr >>> 0) + (len >>> 0) > this.current().byteLength) throw fault();
+  }
+
+  /**
+   * Throws FAULT unless an array of `count` elements of `size` bytes at ptr lies inside memory. The
+   * product is computed in doubles (exact below 2^53), never truncated back to 32 bits.
+   */
+  checkArray(ptr: number, count: number, size: number): void {
+    if ((ptr >>> 0) + (count >>> 0) * size > this.current().byteLength) throw fault();
   }
 
   /** A view (not a copy) of [ptr, ptr + len). */
@@ -120,7 +128,7 @@ export class GuestMemory {
    */
   checkIovecs(ptr: number, count: number): number {
     const n = count >>> 0;
-    this.check(ptr, n * IOVEC.size);
+    this.checkArray(ptr, n, IOVEC.size);
     if (n > IOV_MAX) throw wasiError("INVAL", "more than IOV_MAX iovecs");
     const view = this.view;
     const limit = this.u8.byteLength;

@@ -41,8 +41,8 @@ export function pollOneoff(
 ): number {
   const n = nsubscriptions >>> 0;
   if (n === 0) throw wasiError("INVAL", "poll_oneoff with no subscriptions");
-  mem.check(inPtr, n * SUBSCRIPTION.size);
-  mem.check(outPtr, n * EVENT.size);
+  mem.checkArray(inPtr, n, SUBSCRIPTION.size);
+  mem.checkArray(outPtr, n, EVENT.size);
 
   const start = clockNow(CLOCKID_MONOTONIC);
   const events: Event[] = [];

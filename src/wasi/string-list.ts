@@ -31,7 +31,8 @@ export class StringList {
   static environ(env: Readonly<Record<string, string>>): StringList {
     return new StringList(
       Object.entries(env).map(([k, v]) => {
-        if (k === "" || k.includes("=")) throw new TwineError("cli.usage", "invalid environment variable name");
+        if (k === "" || k.includes("="))
+          throw new TwineError("cli.usage", "invalid environment variable name");
         return `${k}=${v}`;
       }),
     );
@@ -51,7 +52,7 @@ export class StringList {
 
   /** `*_get`: one pointer per string at `ptrsPtr`, the strings at `bufPtr`. Checks both ranges first. */
   get(mem: GuestMemory, ptrsPtr: number, bufPtr: number): void {
-    mem.check(ptrsPtr, this.count * 4);
+    mem.checkArray(ptrsPtr, this.count, 4);
     const buf = mem.bytes(bufPtr, this.bytes.byteLength);
     const base = bufPtr >>> 0;
     this.offsets.forEach((off, i) => mem.setU32((ptrsPtr >>> 0) + i * 4, base + off));

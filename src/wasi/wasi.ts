@@ -89,7 +89,8 @@ export const MAX_IO_BYTES = 64 * 1024 * 1024;
 /** crypto.getRandomValues' per-call quota; randomFillSync has none, but chunking keeps calls short. */
 const RANDOM_CHUNK = 65536;
 
-const RIGHTS_STDIN = RIGHTS_FD_READ | RIGHTS_FD_FDSTAT_SET_FLAGS | RIGHTS_FD_FILESTAT_GET | RIGHTS_POLL_FD_READWRITE;
+const RIGHTS_STDIN =
+  RIGHTS_FD_READ | RIGHTS_FD_FDSTAT_SET_FLAGS | RIGHTS_FD_FILESTAT_GET | RIGHTS_POLL_FD_READWRITE;
 const RIGHTS_STDOUT =
   RIGHTS_FD_WRITE |
   RIGHTS_FD_DATASYNC |
@@ -99,8 +100,10 @@ const RIGHTS_STDOUT =
   RIGHTS_POLL_FD_READWRITE;
 
 /** Thrown by proc_exit and terminating proc_raise to unwind the guest; caught only by start(). */
-class ProcExit {
-  constructor(readonly code: number) {}
+class ProcExit extends Error {
+  constructor(readonly code: number) {
+    super(`guest exited with ${code}`);
+  }
 }
 
 const utf8 = new TextEncoder();
@@ -842,7 +845,14 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
       }
     },
 
-    path_readlink(fd: number, path: number, path_len: number, buf: number, buf_len: number, bufused: number): number {
+    path_readlink(
+      fd: number,
+      path: number,
+      path_len: number,
+      buf: number,
+      buf_len: number,
+      bufused: number,
+    ): number {
       try {
         const { dir, path: p } = dirPath(fd, RIGHTS_PATH_READLINK, path, path_len);
         const out = mem.bytes(buf, buf_len);
@@ -910,7 +920,13 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
       }
     },
 
-    path_symlink(old_path: number, old_path_len: number, fd: number, new_path: number, new_path_len: number): number {
+    path_symlink(
+      old_path: number,
+      old_path_len: number,
+      fd: number,
+      new_path: number,
+      new_path_len: number,
+    ): number {
       try {
         const dir = fds.getDir(fd, RIGHTS_PATH_SYMLINK);
         const target = mem.string(old_path, old_path_len);
@@ -1001,7 +1017,13 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
       return notSocket(fds, fd);
     },
 
-    sock_send(fd: number, _si_data: number, _si_data_len: number, _si_flags: number, _so_datalen: number): number {
+    sock_send(
+      fd: number,
+      _si_data: number,
+      _si_data_len: number,
+      _si_flags: number,
+      _so_datalen: number,
+    ): number {
       return notSocket(fds, fd);
     },
 

@@ -23,7 +23,7 @@ static void all_calls(const char *label, __wasi_fd_t fd) {
   TRY("fd_filestat_set_size", __wasi_fd_filestat_set_size(fd, 0));
   TRY("fd_sync", __wasi_fd_sync(fd));
   TRY("fd_readdir", __wasi_fd_readdir(fd, buf, sizeof buf, 0, &n));
-  TRY("path_open", raw_open(fd, "x", 0, 0, &out));
+  TRY("path_open", __wasi_path_open(fd, 0, "x", 0, 0, 0, 0, &out));
   TRY("path_create_directory", __wasi_path_create_directory(fd, "x"));
   TRY("fd_renumber from", __wasi_fd_renumber(fd, 1));
   TRY("fd_close", __wasi_fd_close(fd));

@@ -81,18 +81,31 @@ static inline void check_ok(int err, const char *what) {
   }
 }
 
-// Every right defined by preview1: raw calls that must be refused for another reason ask for all.
-#define ALL_RIGHTS ((__wasi_rights_t)0x1FFFFFFFULL)
 
-// Raw path_open relative to a directory fd, asking for the rights the directory passes on (as libc
-// does), so that only the runtime's policy on the mount, path and file type decides. Returns the
-// errno and stores the fd on success.
-static inline int raw_open(__wasi_fd_t dir, const char *path, __wasi_lookupflags_t lookup, __wasi_oflags_t oflags,
-                           __wasi_fd_t *out) {
+// Rights that make an open a write; a directory is opened without them, as libc does for O_RDONLY.
+#define WRITE_RIGHTS                                                                                   \
+  (__WASI_RIGHTS_FD_WRITE | __WASI_RIGHTS_FD_DATASYNC | __WASI_RIGHTS_FD_ALLOCATE |                   \
+   __WASI_RIGHTS_FD_FILESTAT_SET_SIZE)
+
+// The rights a directory fd passes on (its inheriting rights); exits if it has none to tell.
+static inline __wasi_rights_t inheriting_rights(__wasi_fd_t dir) {
   __wasi_fdstat_t st;
   int err = __wasi_fd_fdstat_get(dir, &st);
-  if (err != 0) return err;
-  return __wasi_path_open(dir, lookup, path, oflags, st.fs_rights_inheriting, st.fs_rights_inheriting, 0, out);
+  if (err != 0) {
+    printf("FAIL fdstat of dir fd %u: %s\n", (unsigned)dir, errno_name(err));
+    exit(1);
+  }
+  return st.fs_rights_inheriting;
+}
+
+// Raw path_open relative to a directory fd, asking for the rights the directory passes on (without
+// the write rights when opening a directory), as libc does, so that only the runtime's policy on the
+// mount, path and file type decides. Returns the errno and stores the fd on success.
+static inline int raw_open(__wasi_fd_t dir, const char *path, __wasi_lookupflags_t lookup, __wasi_oflags_t oflags,
+                           __wasi_fd_t *out) {
+  __wasi_rights_t rights = inheriting_rights(dir);
+  if (oflags & __WASI_OFLAGS_DIRECTORY) rights &= ~WRITE_RIGHTS;
+  return __wasi_path_open(dir, lookup, path, oflags, rights, rights, 0, out);
 }
 
 #endif

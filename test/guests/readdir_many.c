@@ -21,7 +21,12 @@ static void see(const char *name, size_t len) {
   if (len == 1 && name[0] == '.') return;
   if (len == 2 && name[0] == '.' && name[1] == '.') return;
   check(len == 6 && name[0] == 'f', "entry name");
-  int i = atoi(name + 1);
+  // Raw dirent names are not NUL-terminated: read exactly five digits.
+  int i = 0;
+  for (size_t k = 1; k < 6; k++) {
+    check(name[k] >= '0' && name[k] <= '9', "entry digits");
+    i = i * 10 + (name[k] - '0');
+  }
   check(i >= 0 && i < n_files, "entry index");
   check(!seen[i], "entry seen once");
   seen[i] = 1;

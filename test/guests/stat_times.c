@@ -55,12 +55,19 @@ int main(int argc, char **argv) {
 
   struct timespec now;
   check(clock_gettime(CLOCK_REALTIME, &now) == 0, "realtime");
-  struct timespec set_now[2] = {{0, UTIME_OMIT}, {0, UTIME_NOW}};
-  report_libc("futimens now", futimens(fd, set_now));
+  // Raw calls for "now": Debian's wasi-libc futimens refuses UTIME_NOW with EINVAL, and futimens(fd,
+  // NULL) sets both times to 0, without the runtime being at fault.
+  report("set mtime now", __wasi_fd_filestat_set_times((__wasi_fd_t)fd, 0, 0, __WASI_FSTFLAGS_MTIM_NOW));
   check(fstat(fd, &st) == 0, "fstat after now");
   check(st.st_atim.tv_sec == 1100000000, "atime kept");
   check(st.st_mtim.tv_sec >= now.tv_sec - 5 && st.st_mtim.tv_sec <= now.tv_sec + 5, "mtime is now");
-  printf("UTIME_NOW ok\n");
+  printf("mtime now ok\n");
+  report("set both now", __wasi_fd_filestat_set_times((__wasi_fd_t)fd, 0, 0,
+                                                     __WASI_FSTFLAGS_ATIM_NOW | __WASI_FSTFLAGS_MTIM_NOW));
+  check(fstat(fd, &st) == 0, "fstat after both now");
+  check(st.st_atim.tv_sec >= now.tv_sec - 5 && st.st_atim.tv_sec <= now.tv_sec + 5, "atime is now");
+  check(st.st_mtim.tv_sec >= now.tv_sec - 5 && st.st_mtim.tv_sec <= now.tv_sec + 5, "mtime is now");
+  printf("both now ok\n");
 
   check(futimens(fd, f) == 0, "futimens again");
   check(write(fd, "y", 1) == 1 && fstat(fd, &st) == 0, "write after futimens");

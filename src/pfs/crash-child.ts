@@ -1,0 +1,70 @@
+// Child process for the crash tests: runs a fixed workload of writes, renames and deletes with a
+// commit after each step and SIGKILLs itself just before host write number CRASH_AT (a real kill:
+// no handler, no flush). After each commit it prints "commit <step> <snapshot>" synchronously, so
+// the parent knows the last state that was durable.
+import { writeSync } from "node:fs";
+import { PfsMount } from "./pfs-mount.js";
+import { KEY, bytes, path, prng, snapshot, writeFile } from "./test-helpers.js";
+
+const [dir, crashAtArg] = process.argv.slice(2);
+if (dir === undefined) throw new Error("usage: crash-child DIR [CRASH_AT]");
+const crashAt = Number(crashAtArg ?? -1);
+let writes = 0;
+const onHostWrite = (): void => {
+  writes++;
+  if (writes === crashAt) process.kill(process.pid, "SIGKILL");
+};
+
+const rand = prng(7);
+const m = PfsMount.create(dir, KEY, { cacheNodes: 16, onHostWrite });
+let step = 0;
+const commit = (): void => {
+  m.sync();
+  writeSync(1, `commit ${step++} ${snapshot(m)}\n`);
+};
+commit();
+
+m.mkdir(path("a"));
+m.mkdir(path("a/b"));
+writeFile(m, "a/x", bytes(rand, 50_000));
+writeFile(m, "a/b/y", bytes(rand, 5_000));
+commit();
+
+writeFile(m, "a/x", bytes(rand, 9_000), 20_000n);
+writeFile(m, "a/b/y", bytes(rand, 3_000), 5_000n);
+writeFile(m, "z", bytes(rand, 300_000));
+commit();
+
+m.rename(path("a/x"), path("a/b/x2"));
+m.rename(path("a/b"), path("c"));
+commit();
+
+{
+  const h = m.open(path("c/x2"), {
+    read: true,
+    write: true,
+    create: false,
+    exclusive: false,
+    truncate: false,
+    append: false,
+    directory: false,
+  });
+  h.setSize(1000n);
+  h.close();
+}
+m.unlink(path("z"));
+m.symlink("c/x2", path("ln"));
+commit();
+
+m.mkdir(path("d"));
+for (let i = 0; i < 20; i++) writeFile(m, `d/f${i}`, bytes(rand, 100 + i * 300));
+commit();
+
+m.rename(path("d"), path("c/d"));
+m.rename(path("c/d/f3"), path("c/d/f4"));
+writeFile(m, "big", bytes(rand, 200_000));
+m.rmdir(path("a"));
+commit();
+
+m.close();
+writeSync(1, `writes ${writes}\n`);
