@@ -6,7 +6,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
+  BENCH_DIR,
   KERNELS,
+  KERNEL_DIR,
+  ROOT,
   WASI_CALLS,
   WASI_CALLS_WASM,
   compileNative,
@@ -43,11 +46,22 @@ for (const k of KERNELS) {
 }
 
 void test("bench wasi-calls: every phase completes under twine run --mem /data", () => {
-  const t = timeProcess(process.execPath, twineRunArgs(WASI_CALLS_WASM, ["--mem", "/data"], ["50"]), {
+  const t = timeProcess(process.execPath, twineRunArgs(WASI_CALLS_WASM, ["--mem", "/data"], ["100"]), {
     stderr: "null",
   });
   assert.equal(t.status, 0, t.stdout);
   const times = parseCallTimes(t.stdout);
   assert.deepEqual([...times.keys()], [...WASI_CALLS]);
   for (const ns of times.values()) assert.ok(ns > 0);
+});
+
+void test("bench guests: the committed .wasm files match their C sources", () => {
+  // build-guests --check prints "skipped: <reason>" and passes when clang or wasi-libc is missing.
+  const t = timeProcess(process.execPath, [
+    join(ROOT, "scripts", "build-guests.js"),
+    "--check",
+    KERNEL_DIR,
+    BENCH_DIR,
+  ]);
+  assert.equal(t.status, 0, t.stderr);
 });

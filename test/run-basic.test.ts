@@ -83,6 +83,24 @@ void test("random: distinct, uniform-looking draws", async () => {
   assert.equal(r.stdout, "random_get ok\ngetentropy ok\n1 MiB histogram ok\nrandom_get zero length: ok\n");
 });
 
+void test("stdio_fds: the standard fds are streams, not seekable, not preopens", async () => {
+  const r = await runGuest("stdio_fds", {}, { input: "abc" });
+  assert.equal(r.status, 0, describeRun(r));
+  const perFd = [0, 1, 2].flatMap((fd) => [
+    `fd ${fd} seek: NOTCAPABLE`,
+    `fd ${fd} tell: NOTCAPABLE`,
+    `fd ${fd} prestat: BADF`,
+    `fd ${fd} fdstat: ok seek right=0`,
+  ]);
+  const rest = [
+    "pread stdin: NOTCAPABLE",
+    "pwrite stdout: NOTCAPABLE",
+    "write stdin: NOTCAPABLE",
+    "read stdout: NOTCAPABLE",
+  ];
+  assert.equal(r.stdout, [...perFd, ...rest, ""].join("\n"));
+});
+
 for (const code of [0, 1, 3, 42, 113, 255]) {
   void test(`exit_code: exit(${code}) is the process status`, async () => {
     const r = await runGuest("exit_code", { args: [String(code)] });

@@ -4,7 +4,7 @@
 // prints, and the host tree next to the mount must be neither read nor changed.
 import { describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { symlinkSync } from "node:fs";
+import { mkdirSync, symlinkSync } from "node:fs";
 import { join } from "node:path";
 import { RW_MOUNTS, describeRun, makeSandbox, runGuest, type Sandbox } from "./twine-cli.js";
 
@@ -283,6 +283,46 @@ void test("symlinks made on the host that point outside a host mount cannot be f
       "data/dir_link",
       "data/etc_link",
       "data/rel_link",
+      "outside",
+      "outside/secret.txt",
+    ]);
+  } finally {
+    sb.remove();
+  }
+});
+
+void test("cross_mount: rename and link between two mounts are XDEV, links cannot cross", async () => {
+  const sb = makeSandbox();
+  try {
+    mkdirSync(join(sb.data, "a"));
+    mkdirSync(join(sb.data, "b"));
+    for (const flags of [
+      ["--mem", "/a", "--mem", "/b"],
+      ["--dir", `${join(sb.data, "a")}::/a:rw`, "--dir", `${join(sb.data, "b")}::/b:rw`],
+    ]) {
+      const r = await runGuest("cross_mount", { flags, args: ["/a", "/b"] });
+      assert.equal(
+        r.stdout,
+        lines(
+          "rename across mounts: XDEV",
+          "rename over a file across mounts: XDEV",
+          "link across mounts: XDEV",
+          `open through .. to the other mount: ${NOTCAP}`,
+          "f.txt still in the first mount: ok",
+          "no f.txt in the second mount: NOENT",
+        ),
+        describeRun(r),
+      );
+      assert.equal(r.status, 0, describeRun(r));
+    }
+    sb.assertSecretUntouched();
+    assert.deepEqual(sb.listing(), [
+      "data",
+      "data/a",
+      "data/a/f.txt",
+      "data/a/to_b",
+      "data/b",
+      "data/b/g.txt",
       "outside",
       "outside/secret.txt",
     ]);

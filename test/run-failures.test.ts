@@ -30,9 +30,50 @@ void test("loop_forever is stopped by --timeout 0.5 with exit 124", async () => 
   assertOneErrorLine(r.stderr, "run.timeout");
 });
 
+void test("sleep_forever, blocked in poll_oneoff, is stopped by --timeout 0.5 with exit 124", async () => {
+  const r = await runGuest("sleep_forever", { flags: ["--timeout", "0.5"] }, { killAfterMs: 20_000 });
+  assert.equal(r.status, 124, describeRun(r));
+  assert.ok(r.ms < 5000, `took ${Math.round(r.ms)} ms`);
+  assert.equal(r.stdout, "sleeping\n");
+  assertOneErrorLine(r.stderr, "run.timeout");
+});
+
+void test("stdio_echo, blocked reading a stdin that never ends, is stopped by --timeout 0.5", async () => {
+  const r = await runGuest(
+    "stdio_echo",
+    { flags: ["--timeout", "0.5"] },
+    { input: "partial line", keepStdinOpen: true, killAfterMs: 8000 },
+  );
+  assert.equal(r.status, 124, describeRun(r));
+  assert.ok(r.ms < 5000, `took ${Math.round(r.ms)} ms`);
+  assertOneErrorLine(r.stderr, "run.timeout");
+});
+
 void test("malloc_cap: under a 16 MiB memory cap malloc returns NULL near the cap", async () => {
   const r = await runGuest("malloc_cap", { flags: ["--max-memory", "16"], args: ["16"] });
   assert.equal(r.stdout, "malloc returned NULL\nallocated within cap\nreuse after free ok\n", describeRun(r));
+  assert.equal(r.status, 0, describeRun(r));
+  assert.equal(r.stderr, "");
+});
+
+void test("a memory cap below the module's initial memory: exit 125 before running", async () => {
+  // random.wasm has a 1 MiB static buffer, so its initial memory is above 1 MiB.
+  const r = await runGuest("random", { flags: ["--max-memory", "1"] });
+  assert.equal(r.status, 125, describeRun(r));
+  assert.equal(r.stdout, "");
+  assertOneErrorLine(r.stderr, "run.memory_limit");
+});
+
+void test("fd_limit: with --max-fds 20 opening fails with MFILE at the limit", async () => {
+  const r = await runGuest("fd_limit", {
+    flags: ["--max-fds", "20", "--mem", "/data"],
+    args: ["/data", "20"],
+  });
+  assert.equal(
+    r.stdout,
+    "open refused: MFILE\nrefused at the limit\nopen after closing ok\n",
+    describeRun(r),
+  );
   assert.equal(r.status, 0, describeRun(r));
   assert.equal(r.stderr, "");
 });

@@ -40,6 +40,8 @@ export interface RunOptions {
   /** Kill the process after this long (a hung runtime must fail the test, not the suite). */
   killAfterMs?: number;
   cwd?: string;
+  /** Leave stdin open (no end of input) for the whole run: a guest reading it blocks. */
+  keepStdinOpen?: boolean;
 }
 
 /** Runs the CLI with `args` (after `node bin/twine.js`). Never rejects for a non-zero exit. */
@@ -61,6 +63,7 @@ export function twine(args: readonly string[], opts: RunOptions = {}): Promise<R
     });
     child.on("close", (status, signal) => {
       clearTimeout(killer);
+      child.stdin.destroy();
       const stdoutBytes = Buffer.concat(out);
       resolve({
         status,
@@ -73,7 +76,8 @@ export function twine(args: readonly string[], opts: RunOptions = {}): Promise<R
     });
     // The guest may exit before reading all of stdin; that is not a test failure.
     child.stdin.on("error", () => {});
-    child.stdin.end(opts.input ?? "");
+    if (opts.keepStdinOpen === true) child.stdin.write(opts.input ?? "");
+    else child.stdin.end(opts.input ?? "");
   });
 }
 

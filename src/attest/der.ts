@@ -7,7 +7,13 @@ export type Der = asn1js.AsnType;
 
 /** Parses exactly one DER element covering all of `bytes`. */
 export function parseDer(bytes: Uint8Array, what: string): Der {
-  const r = asn1js.fromBER(bytes);
+  let r: ReturnType<typeof asn1js.fromBER>;
+  try {
+    r = asn1js.fromBER(bytes);
+  } catch (e) {
+    // asn1js throws plain Errors on some malformed values (e.g. times) while decoding.
+    throw new TwineError("attest.der", `${what}: malformed DER`, { cause: e });
+  }
   if (r.offset === -1 || r.result.error !== "" || r.offset !== bytes.length) {
     throw new TwineError("attest.der", `${what}: malformed DER`);
   }
@@ -71,7 +77,12 @@ export function integerHex(n: Der | undefined, what: string): string {
 
 export function time(n: Der | undefined, what: string): Date {
   if (n instanceof asn1js.UTCTime || n instanceof asn1js.GeneralizedTime) {
-    const d = n.toDate();
+    let d: Date;
+    try {
+      d = n.toDate();
+    } catch {
+      return fail(what, "a valid time");
+    }
     if (Number.isNaN(d.getTime())) fail(what, "a valid time");
     return d;
   }

@@ -105,7 +105,7 @@ export function tdFields(b: TdReportBody): Fields {
 
 function signedJsonIssues(what: string, text: string, sig: Uint8Array, signer: Cert | undefined): Issue[] {
   if (signer === undefined) return [{ code: "attest.not_evaluated", detail: `${what}: no signing certificate` }];
-  if (!verifyP1363("sha256", Buffer.from(text, "utf8"), signer.x509.publicKey, sig)) {
+  if (!verifyP1363("sha256", Buffer.from(text, "utf8"), signer.publicKey, sig)) {
     return [{ code: "attest.collateral_signature", detail: `${what}: signature by "${signer.subjectCn}" does not verify` }];
   }
   return [];
@@ -256,7 +256,7 @@ export function verifyDcap(
   // 7. QE report signed by the PCK leaf key.
   const sd = quote.signatureData;
   if (leaf !== undefined) {
-    const ok = verifyP1363("sha256", quote.qeReportRaw, leaf.x509.publicKey, sd.qeReportSignature);
+    const ok = verifyP1363("sha256", quote.qeReportRaw, leaf.publicKey, sd.qeReportSignature);
     f.check("7.qe_report_signature", "QE report signed by the PCK key", ok ? [] : [{ code: "attest.qe_sig_invalid", detail: "QE report signature does not verify with the PCK key" }]);
   } else {
     f.blocked("7.qe_report_signature", "the PCK leaf certificate");

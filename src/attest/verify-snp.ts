@@ -180,7 +180,7 @@ export function verifySnp(
   // 4. The report signature by the VCEK/VLEK key.
   if (leaf !== undefined) {
     const sig = p1363FromLe(report.signatureR, report.signatureS);
-    const key = leaf.x509.publicKey;
+    const key = leaf.publicKey;
     let ok = false;
     if (sig !== undefined && key.asymmetricKeyDetails?.namedCurve === "secp384r1") {
       try {

@@ -17,6 +17,8 @@ const OID_ECDSA_SHA384 = "1.2.840.10045.4.3.3";
 export interface Cert {
   der: Uint8Array;
   x509: X509Certificate;
+  /** Decoded once at parse time: a certificate whose key does not decode is a parse error. */
+  publicKey: KeyObject;
   /** Lower-case hex, no leading zeros: the form CRL entries are compared in. */
   serial: string;
   notBefore: Date;
@@ -32,8 +34,10 @@ export interface Cert {
 export function parseCert(der: Uint8Array, what = "certificate"): Cert {
   if (der.length > MAX_CERT_SIZE) throw new TwineError("attest.too_large", `${what}: ${der.length} bytes`);
   let x509: X509Certificate;
+  let publicKey: KeyObject;
   try {
     x509 = new X509Certificate(der);
+    publicKey = x509.publicKey;
   } catch (e) {
     throw new TwineError("attest.cert_parse", `${what}: not an X.509 certificate`, { cause: e });
   }
@@ -56,6 +60,7 @@ export function parseCert(der: Uint8Array, what = "certificate"): Cert {
     return {
       der,
       x509,
+      publicKey,
       serial: integerHex(f[0], `${what}.serial`),
       notBefore: time(validity[0], `${what}.notBefore`),
       notAfter: time(validity[1], `${what}.notAfter`),
@@ -98,7 +103,7 @@ export function issues(...list: (Issue | undefined)[]): Issue[] {
 export function signedBy(cert: Cert, issuer: Cert): boolean {
   if (!bytesEqual(cert.issuerDer, issuer.subjectDer)) return false;
   try {
-    return cert.x509.verify(issuer.x509.publicKey);
+    return cert.x509.verify(issuer.publicKey);
   } catch {
     return false;
   }
@@ -205,7 +210,7 @@ export function verifyEcdsaDer(alg: string, key: KeyObject, data: Uint8Array, si
 /** A CRL is usable when its issuer signed it and `now` lies in [thisUpdate, nextUpdate]. */
 export function checkCrl(crl: Crl, issuer: Cert, now: Date, what: string): Issue[] {
   const found: Issue[] = [];
-  if (!bytesEqual(crl.issuerDer, issuer.subjectDer) || !verifyEcdsaDer(crl.sigAlg, issuer.x509.publicKey, crl.tbs, crl.signature)) {
+  if (!bytesEqual(crl.issuerDer, issuer.subjectDer) || !verifyEcdsaDer(crl.sigAlg, issuer.publicKey, crl.tbs, crl.signature)) {
     found.push({ code: "attest.crl_invalid", detail: `${what}: not signed by "${issuer.subjectCn}"` });
   }
   if (crl.nextUpdate === undefined || now < crl.thisUpdate || now > crl.nextUpdate) {

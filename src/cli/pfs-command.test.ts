@@ -18,6 +18,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { EXIT } from "../errors.js";
+import { parsePfsFlags } from "./pfs-command.js";
 
 const BIN = fileURLToPath(new URL("../../../bin/twine.js", import.meta.url));
 
@@ -26,7 +27,7 @@ function twine(...args: string[]): { status: number | null; stdout: string; stde
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
-test("twine pfs: create, import, ls, export, verify, rekey, and failures", (t) => {
+void test("twine pfs: create, import, ls, export, verify, rekey, and failures", (t) => {
   const dir = mkdtempSync(join(tmpdir(), "twine-pfs-cli-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const key = join(dir, "k.hex");
@@ -55,11 +56,18 @@ test("twine pfs: create, import, ls, export, verify, rekey, and failures", (t) =
   const version = /version (\d+)/.exec(v.stdout)?.[1];
   const root = /root ([0-9a-f]{64})/.exec(v.stdout)?.[1];
   assert.ok(version !== undefined && root !== undefined);
-  assert.equal(
-    twine("pfs", "verify", vol, "--key-file", key, "--trusted-version", version, "--trusted-root", root)
-      .status,
-    0,
+  const tv = twine(
+    "pfs",
+    "verify",
+    vol,
+    "--key-file",
+    key,
+    "--trusted-version",
+    version,
+    "--trusted-root",
+    root,
   );
+  assert.equal(tv.status, 0, tv.stderr + tv.stdout);
   const newer = String(BigInt(version) + 1n);
   assert.equal(
     twine("pfs", "verify", vol, "--key-file", key, "--trusted-version", newer, "--trusted-root", root).status,
@@ -91,4 +99,19 @@ test("twine pfs: create, import, ls, export, verify, rekey, and failures", (t) =
   writeFileSync(join(dir, "bad-key"), "short");
   assert.equal(twine("pfs", "ls", vol, "--key-file", join(dir, "bad-key")).status, EXIT.USAGE);
   assert.equal(twine("pfs", "ls", vol, "/../x", "--key-file", key2).status, EXIT.USAGE);
+});
+
+void test("--pfs flags become pfs mount configs keyed by --key-file", (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "twine-pfs-flag-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const key = join(dir, "k");
+  const raw = randomBytes(32);
+  writeFileSync(key, raw);
+  assert.deepEqual(parsePfsFlags(["/h/v::/data"], key), [
+    { type: "pfs", guestPath: "/data", hostPath: "/h/v", key: raw },
+  ]);
+  assert.deepEqual(parsePfsFlags([], undefined), []);
+  assert.throws(() => parsePfsFlags(["/h/v::/data"], undefined), { code: "cli.usage" });
+  assert.throws(() => parsePfsFlags(["/h/v"], key), { code: "cli.usage" });
+  assert.throws(() => parsePfsFlags(["::/data"], key), { code: "cli.usage" });
 });

@@ -6,6 +6,7 @@ import { basename, dirname, join } from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
 import { TwineError } from "../errors.js";
+import type { MountConfig } from "../vfs/index.js";
 import { FILETYPE } from "../vfs/types.js";
 import { PfsMount } from "../pfs/pfs-mount.js";
 import {
@@ -43,6 +44,24 @@ export function volumePath(p: string): string[] {
   if (parts.some((s) => s === "." || s === ".." || s.includes("\0")))
     throw usage(`volume paths may not contain ".", ".." or NUL: ${JSON.stringify(p)}`);
   return parts;
+}
+
+/**
+ * For `twine run --pfs HOST_DIR::GUEST --key-file K`: one mount config per --pfs flag, all keyed by
+ * the one key file. The volume is created on first use if HOST_DIR is missing or empty.
+ */
+export function parsePfsFlags(flags: readonly string[], keyFile: string | undefined): MountConfig[] {
+  if (flags.length === 0) return [];
+  if (keyFile === undefined) throw usage("--pfs needs --key-file");
+  const key = readKeyFile(keyFile);
+  return flags.map((flag) => {
+    const sep = flag.indexOf("::");
+    const hostPath = sep < 0 ? "" : flag.slice(0, sep);
+    const guestPath = sep < 0 ? "" : flag.slice(sep + 2);
+    if (hostPath === "" || guestPath === "" || flag.includes("\0"))
+      throw usage(`--pfs expects HOST_DIR::GUEST, got ${JSON.stringify(flag)}`);
+    return { type: "pfs", guestPath, hostPath, key };
+  });
 }
 
 function parseVersion(s: string): bigint {

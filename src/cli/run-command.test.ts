@@ -128,6 +128,7 @@ void test("bad flags exit 2 with one line on stderr", async () => {
     ["--timeout", "0"],
     ["--timeout", "abc"],
     ["--timeout", "1e3"],
+    ["--timeout", "99999999"],
     ["--tiering", "fast"],
     ["--max-memory", "0"],
     ["--max-memory", "1.5"],

@@ -3,7 +3,7 @@
 // errors.ts (trap 134, timeout 124, limits 125, bad module 65, bad flags 2).
 import type { Command } from "commander";
 import { TwineError } from "../errors.js";
-import { Runtime, type RunOptions } from "../runtime/runtime.js";
+import { MAX_TIMEOUT_MS, Runtime, type RunOptions } from "../runtime/runtime.js";
 import { TIERINGS, type Tiering } from "../runtime/tiering.js";
 import { parseDirFlag, type MountConfig } from "../vfs/index.js";
 
@@ -56,6 +56,12 @@ function parseNumber(flag: string, s: string, integer: boolean): number {
   return n;
 }
 
+function parseTimeout(s: string): number {
+  const seconds = parseNumber("--timeout", s, false);
+  if (seconds * 1000 > MAX_TIMEOUT_MS) throw usage(`--timeout is at most ${MAX_TIMEOUT_MS / 1000} seconds`);
+  return seconds;
+}
+
 function parseTiering(s: string): Tiering {
   const t = TIERINGS.find((x) => x === s);
   if (t === undefined)
@@ -79,9 +85,7 @@ export function registerRun(program: Command): void {
     .option("--dir <HOST::GUEST[:ro|:rw]>", "mount a host directory (read-only unless :rw)", mount(parseDir))
     .option("--mem <GUEST>", "mount an empty in-memory directory", mount(parseMem))
     .option("--env <K=V>", "set an environment variable for the guest", collect(parseEnv), [])
-    .option("--timeout <seconds>", "stop the guest after this many seconds", (s) =>
-      parseNumber("--timeout", s, false),
-    )
+    .option("--timeout <seconds>", "stop the guest after this many seconds", parseTimeout)
     .option("--max-memory <MiB>", "cap the guest's linear memory", (s) =>
       parseNumber("--max-memory", s, true),
     )

@@ -27,7 +27,7 @@ function run(dir: string, crashAt: number): { commits: string[]; writes: number;
   return { commits, writes, signal: r.signal };
 }
 
-test("SIGKILL at many points during writes and renames leaves a committed, verifiable state", (t) => {
+void test("SIGKILL at many points during writes and renames leaves a committed, verifiable state", (t) => {
   const base = tempDir(t);
   const ref = run(`${base}/ref`, -1);
   assert.equal(ref.signal, null);

@@ -13,6 +13,7 @@ import {
   readdirSync,
   renameSync,
   writeSync,
+  writevSync,
 } from "node:fs";
 import { join } from "node:path";
 import { TwineError } from "../errors.js";
@@ -32,9 +33,13 @@ export interface StoreOptions {
   onHostWrite?: (() => void) | undefined;
 }
 
+/** Sealed nodes waiting to be written; runs of adjacent slots go out in one writev. */
+const MAX_PENDING = 64;
+
 export class NodeStore {
   private readonly fd: number;
   private readonly hook: (() => void) | undefined;
+  private readonly pending = new Map<number, Buffer>();
 
   private constructor(
     readonly dir: string,
@@ -69,6 +74,7 @@ export class NodeStore {
 
   /** Reads one sealed node into `into` (a reused scratch buffer: no allocation, no zero-fill). */
   read(slot: number, into: Buffer): void {
+    if (this.pending.size > 0) this.flush();
     let n: number;
     try {
       n = readSync(this.fd, into, 0, NODE_SIZE, slot * NODE_SIZE);
@@ -78,12 +84,36 @@ export class NodeStore {
     if (n !== NODE_SIZE) throw integrity("node store is truncated");
   }
 
+  /** Queues a sealed node; it reaches the host before any read and before the commit's fsync. */
   write(slot: number, data: Buffer): void {
     this.hook?.();
+    this.pending.set(slot, data);
+    if (this.pending.size >= MAX_PENDING) this.flush();
+  }
+
+  private flush(): void {
+    const slots = [...this.pending.keys()].sort((a, b) => a - b);
     try {
-      writeSync(this.fd, data, 0, NODE_SIZE, slot * NODE_SIZE);
+      for (let i = 0; i < slots.length;) {
+        const first = slots[i] ?? 0;
+        const run: Buffer[] = [];
+        while (i < slots.length && slots[i] === first + run.length) {
+          run.push(this.pending.get(first + run.length) ?? Buffer.alloc(0));
+          i++;
+        }
+        const pos = first * NODE_SIZE;
+        const total = run.length * NODE_SIZE;
+        let n = writevSync(this.fd, run, pos);
+        if (n < total) {
+          // A short writev: finish the run from where it stopped.
+          const rest = Buffer.concat(run);
+          while (n < total) n += writeSync(this.fd, rest, n, total - n, pos + n);
+        }
+      }
     } catch (e) {
       throw hostError("write", e);
+    } finally {
+      this.pending.clear();
     }
   }
 
@@ -111,6 +141,7 @@ export class NodeStore {
 
   /** The commit point: data first, then the new root replaces the old one atomically. */
   commitSuper(b: Buffer): void {
+    if (this.pending.size > 0) this.flush();
     try {
       this.hook?.();
       fsyncSync(this.fd);
@@ -140,7 +171,9 @@ export class NodeStore {
     return this.opts.readonly;
   }
 
+  /** Queued nodes not yet committed are dropped: nothing references them. */
   close(): void {
+    this.pending.clear();
     closeSync(this.fd);
   }
 }

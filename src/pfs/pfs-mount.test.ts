@@ -15,7 +15,7 @@ function code(fn: () => unknown): string {
   return "ok";
 }
 
-test("files and directories survive close and reopen", (t) => {
+void test("files and directories survive close and reopen", (t) => {
   const dir = tempDir(t);
   const m = PfsMount.create(dir, KEY);
   m.mkdir(path("a"));
@@ -41,7 +41,7 @@ test("files and directories survive close and reopen", (t) => {
   r.close();
 });
 
-test("sparse writes read as zeros; truncate shrinks and grows with zeros", (t) => {
+void test("sparse writes read as zeros; truncate shrinks and grows with zeros", (t) => {
   const m = PfsMount.create(tempDir(t), KEY, { cacheNodes: 16 });
   const h = m.open(path("f"), RW);
   h.pwrite(Buffer.from("end"), 10_000_000n);
@@ -64,7 +64,7 @@ test("sparse writes read as zeros; truncate shrinks and grows with zeros", (t) =
   m.close();
 });
 
-test("several handles on one file see each other; unlinked open file stays readable", (t) => {
+void test("several handles on one file see each other; unlinked open file stays readable", (t) => {
   const m = PfsMount.create(tempDir(t), KEY);
   const a = m.open(path("f"), RW);
   const b = m.open(path("f"), RW);
@@ -88,7 +88,7 @@ test("several handles on one file see each other; unlinked open file stays reada
   m.close();
 });
 
-test("POSIX errors as wasi codes", (t) => {
+void test("POSIX errors as wasi codes", (t) => {
   const m = PfsMount.create(tempDir(t), KEY);
   m.mkdir(path("d"));
   writeFile(m, "d/f", Buffer.from("x"));
@@ -143,7 +143,7 @@ test("POSIX errors as wasi codes", (t) => {
   m.close();
 });
 
-test("a read-only volume refuses writes", (t) => {
+void test("a read-only volume refuses writes", (t) => {
   const dir = tempDir(t);
   const m = PfsMount.create(dir, KEY);
   writeFile(m, "f", Buffer.from("x"));

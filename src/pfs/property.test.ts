@@ -187,7 +187,7 @@ function runSeed(seed: number, dir: string): number {
   return oks;
 }
 
-test(`pfs and mem mounts agree on ${SEEDS} random sequences of ${OPS} operations`, (t) => {
+void test(`pfs and mem mounts agree on ${SEEDS} random sequences of ${OPS} operations`, (t) => {
   for (let seed = 1; seed <= SEEDS; seed++) {
     const oks = runSeed(seed, `${tempDir(t)}/vol`);
     assert.ok(oks > OPS * 0.4, `seed ${seed}: only ${oks} of ${OPS} operations succeeded`);

@@ -91,7 +91,7 @@ function flipBit(file: string, offset: number): void {
   closeSync(fd);
 }
 
-test("tamper: every kind of node, the superblock, swaps, truncation, replay, rollback, wrong key", async (t) => {
+void test("tamper: every kind of node, the superblock, swaps, truncation, replay, rollback, wrong key", async (t) => {
   const base = tempDir(t);
   const ref = join(base, "ref");
   const { nodes, inos, trusted } = build(ref);

@@ -761,8 +761,10 @@ export class Volume {
     const buf = Buffer.allocUnsafe(64 * NODE_SIZE);
     const visit = (o: Inode): void => {
       for (let p = 0; p < o.size; p += buf.length) this.readAt(o, p, buf);
-      report.bytes += o.size;
-      if (o.type === 4) report.files++;
+      if (o.type === 4) {
+        report.files++;
+        report.bytes += o.size;
+      }
       if (o.type === 7) report.symlinks++;
       if (o.type !== 3) return;
       report.directories++;

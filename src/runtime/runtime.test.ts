@@ -110,18 +110,20 @@ void test("an initial memory over the cap is memory_limit and the guest never ru
   assert.deepEqual(under.result, { status: "exited", exitCode: 0 });
 });
 
-void test("bad modules reject: not Wasm, no _start, unknown import, missing file", async () => {
+void test("bad modules reject: not Wasm, no _start, unknown import, missing file, a directory", async () => {
   const rt = new Runtime();
   await assert.rejects(rt.run(new TextEncoder().encode("hello")), (e) => isTwineError(e, "module.invalid"));
   await assert.rejects(rt.run(guest("no_start")), (e) => isTwineError(e, "module.link"));
   await assert.rejects(rt.run(guest("import_env")), (e) => isTwineError(e, "module.link"));
   await assert.rejects(rt.run(join(ROOT, "no-such-module.wasm")), (e) => isTwineError(e, "io.host"));
+  await assert.rejects(rt.run(ROOT), (e) => isTwineError(e, "module.invalid"));
 });
 
 void test("bad options are rejected when the Runtime is made", () => {
   const bad: RunOptions[] = [
     { timeoutMs: -1 },
     { timeoutMs: Number.NaN },
+    { timeoutMs: 2 ** 31 },
     { maxMemoryBytes: 1.5 },
     { maxOpenFds: 0 },
     { tiering: "fast" as "auto" },

@@ -2,12 +2,12 @@
 // memory cap to the binary, picks the tier, and hands everything to a fresh worker thread
 // (worker.ts). It keeps only a timer: on timeout it terminates the worker, which stops even a guest
 // spinning in a loop without imports.
-import { readFile } from "node:fs/promises";
+import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { Worker } from "node:worker_threads";
 import { TwineError, type ErrorCode } from "../errors.js";
 import type { MountConfig } from "../vfs/index.js";
-import { capMemory, checkCommand, parseModule } from "./module.js";
+import { MAX_MODULE_BYTES, capMemory, checkCommand, parseModule } from "./module.js";
 import { TIERINGS, resolveTiering, type Tiering } from "./tiering.js";
 import type { WorkerInput, WorkerMessage } from "./worker-protocol.js";
 
@@ -35,6 +35,8 @@ export type RunResult =
 
 /** argv[0] when the module is given as bytes rather than a path. */
 const DEFAULT_ARGV0 = "module.wasm";
+/** Longest timeout: what setTimeout can represent (about 24.8 days). */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 /** How long a terminated worker may take to stop before the timeout is reported anyway. */
 const TERMINATE_GRACE_MS = 1000;
 
@@ -102,12 +104,30 @@ export class Runtime {
 }
 
 async function readModule(path: string): Promise<Uint8Array> {
+  let file: FileHandle;
   try {
-    return await readFile(path);
+    file = await open(path, "r");
   } catch (e) {
-    const why = (e as NodeJS.ErrnoException).code ?? String(e);
-    throw new TwineError("io.host", `cannot read module ${path}: ${why}`, { cause: e });
+    throw new TwineError("io.host", `cannot read module ${path}: ${errorCodeOf(e)}`, { cause: e });
   }
+  try {
+    // Checked before reading, so a device or an enormous file is refused without reading it.
+    const st = await file.stat();
+    if (!st.isFile()) throw new TwineError("module.invalid", `${path} is not a regular file`);
+    if (st.size > MAX_MODULE_BYTES) {
+      throw new TwineError("module.invalid", `module is ${st.size} bytes; the limit is ${MAX_MODULE_BYTES}`);
+    }
+    return await file.readFile();
+  } catch (e) {
+    if (e instanceof TwineError) throw e;
+    throw new TwineError("io.host", `cannot read module ${path}: ${errorCodeOf(e)}`, { cause: e });
+  } finally {
+    await file.close();
+  }
+}
+
+function errorCodeOf(e: unknown): string {
+  return (e as NodeJS.ErrnoException).code ?? String(e);
 }
 
 function statusOf(code: ErrorCode): Exclude<RunResult["status"], "exited"> | undefined {
@@ -195,8 +215,8 @@ function runWorker(
 
 function validateOptions(o: RunOptions): void {
   const bad = (message: string): TwineError => new TwineError("run.options", message);
-  if (o.timeoutMs !== undefined && !(Number.isFinite(o.timeoutMs) && o.timeoutMs > 0)) {
-    throw bad(`timeoutMs must be a positive number, got ${o.timeoutMs}`);
+  if (o.timeoutMs !== undefined && !(o.timeoutMs > 0 && o.timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw bad(`timeoutMs must be a positive number up to ${MAX_TIMEOUT_MS}, got ${o.timeoutMs}`);
   }
   if (o.maxMemoryBytes !== undefined && !(Number.isSafeInteger(o.maxMemoryBytes) && o.maxMemoryBytes >= 0)) {
     throw bad(`maxMemoryBytes must be a non-negative integer, got ${o.maxMemoryBytes}`);

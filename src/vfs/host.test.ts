@@ -108,9 +108,26 @@ function reachable(m: Mount, guestPath: string, follow: boolean): string | undef
 test("host mount: no path through the mount reads the secret or lists outside", () => {
   withTree((m) => {
     const paths = [
-      "escape", "abs", "dirout", "dirout/secret.txt", "deepout", "deepout/secret.txt", "sub/up",
-      "sub/upup", "sub/upup/secret.txt", "hop", "hop/", "../secret.txt", "sub/../../secret.txt",
-      "/etc/passwd", "dirout/outside/secret.txt", "sub/up/..", "escape/.", ".", "sub", "public.txt",
+      "escape",
+      "abs",
+      "dirout",
+      "dirout/secret.txt",
+      "deepout",
+      "deepout/secret.txt",
+      "sub/up",
+      "sub/upup",
+      "sub/upup/secret.txt",
+      "hop",
+      "hop/",
+      "../secret.txt",
+      "sub/../../secret.txt",
+      "/etc/passwd",
+      "dirout/outside/secret.txt",
+      "sub/up/..",
+      "escape/.",
+      ".",
+      "sub",
+      "public.txt",
     ];
     let readSomething = false;
     for (const p of paths) {
@@ -179,7 +196,9 @@ test("host mount: read-only refuses every mutation with ROFS and changes nothing
     assert.throws(() => m.open(P("public.txt"), RW), rofs);
     assert.throws(() => m.open(P("public.txt"), { ...RW, truncate: true }), rofs);
     assert.throws(() => m.open(P("new.txt"), { ...RO, create: true }), rofs);
-    assert.throws(() => m.open(P("public.txt"), { ...RO, create: true, exclusive: true }), { code: "wasi.exist" });
+    assert.throws(() => m.open(P("public.txt"), { ...RO, create: true, exclusive: true }), {
+      code: "wasi.exist",
+    });
     const h = m.open(P("public.txt"), { ...RO, create: true });
     assert.throws(() => h.setTimes({ kind: "now" }, { kind: "now" }), rofs);
     assert.throws(() => h.pwrite(new Uint8Array(1), 0n), { code: "wasi.badf" });

@@ -199,7 +199,15 @@ export class MemMount implements Mount {
     const { dir, name } = this.parent(path);
     if (dir.entries.has(name)) throw wasiError("EXIST");
     const now = this.clock();
-    const link: LinkNode = { kind: "symlink", target, ino: this.nextIno++, nlink: 0, atim: now, mtim: now, ctim: now };
+    const link: LinkNode = {
+      kind: "symlink",
+      target,
+      ino: this.nextIno++,
+      nlink: 0,
+      atim: now,
+      mtim: now,
+      ctim: now,
+    };
     this.insert(dir, name, link);
   }
 
@@ -226,7 +234,7 @@ export class MemMount implements Mount {
     return this.usedBytes;
   }
 
-  // --- internals shared with the handles ---
+  // --- internals shared with the handles below (@internal: not part of the Mount API) ---
 
   now(): bigint {
     return this.clock();
@@ -301,7 +309,15 @@ export class MemMount implements Mount {
 
   private newDir(): DirNode {
     const now = this.clock();
-    return { kind: "dir", entries: new Map(), ino: this.nextIno++, nlink: 0, atim: now, mtim: now, ctim: now };
+    return {
+      kind: "dir",
+      entries: new Map(),
+      ino: this.nextIno++,
+      nlink: 0,
+      atim: now,
+      mtim: now,
+      ctim: now,
+    };
   }
 
   private newFile(): FileNode {

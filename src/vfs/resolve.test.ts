@@ -32,7 +32,10 @@ function populate(m: Mount): void {
   m.symlink("nothing", P("dangling"));
   m.symlink("b/file", P("a/rel")); // relative to its own directory, not to base
   // chain41_0 -> chain41_1 -> ... -> chain41_40 -> file: 41 expansions; chain40_* needs 40.
-  for (const [prefix, n] of [["chain41_", 41], ["chain40_", 40]] as const) {
+  for (const [prefix, n] of [
+    ["chain41_", 41],
+    ["chain40_", 40],
+  ] as const) {
     for (let i = 0; i < n; i++) m.symlink(i === n - 1 ? "file" : `${prefix}${i + 1}`, P(`${prefix}${i}`));
   }
 }
@@ -169,7 +172,11 @@ for (const [kind, make] of Object.entries(kinds)) {
       for (const [base, guestPath, followFinal, expect] of rows) {
         const label = `base=${JSON.stringify(base)} path=${JSON.stringify(guestPath.slice(0, 40))} follow=${followFinal}`;
         if ("code" in expect) {
-          assert.throws(() => resolvePath(mount, P(base), guestPath, followFinal), { code: expect.code }, label);
+          assert.throws(
+            () => resolvePath(mount, P(base), guestPath, followFinal),
+            { code: expect.code },
+            label,
+          );
         } else {
           const got = resolvePath(mount, P(base), guestPath, followFinal);
           assert.deepEqual(got, { path: P(expect.path), trailingSlash: expect.trailing ?? false }, label);
@@ -185,7 +192,22 @@ for (const [kind, make] of Object.entries(kinds)) {
     const fx = make();
     try {
       populate(fx.mount);
-      const pieces = ["a", "b", "..", ".", "", "file", "escape", "up", "upup", "abs", "dirlink", "rel", "loop1", "x"];
+      const pieces = [
+        "a",
+        "b",
+        "..",
+        ".",
+        "",
+        "file",
+        "escape",
+        "up",
+        "upup",
+        "abs",
+        "dirlink",
+        "rel",
+        "loop1",
+        "x",
+      ];
       const count = Number(process.env["TWINE_VFS_FUZZ"] ?? (kind === "mem" ? 1500 : 500));
       let seed = 12345;
       const rand = (n: number): number => {
@@ -200,7 +222,8 @@ for (const [kind, make] of Object.entries(kinds)) {
         try {
           const r = resolvePath(fx.mount, base, guestPath, rand(2) === 0);
           assert.deepEqual(r.path.slice(0, base.length), base, guestPath);
-          for (const c of r.path) assert.ok(c !== "" && c !== "." && c !== ".." && !c.includes("/"), guestPath);
+          for (const c of r.path)
+            assert.ok(c !== "" && c !== "." && c !== ".." && !c.includes("/"), guestPath);
         } catch (e) {
           if (guestPath === "" && isTwineError(e, "wasi.noent")) continue;
           assert.ok(isTwineError(e) && allowed.has(e.code), `${guestPath}: ${String(e)}`);

@@ -132,6 +132,7 @@ export class Wasi {
   private readonly fds: FdTable;
   private readonly mounts: readonly Mount[];
   private started = false;
+  private closed = false;
 
   constructor(o: WasiOptions = {}) {
     const args = new StringList(o.args ?? []);
@@ -222,14 +223,19 @@ export class Wasi {
     if (typeof _initialize === "function") this.run(_initialize as () => unknown);
   }
 
-  /** Closes every fd and every mount; all are attempted, the first failure is rethrown. */
+  /**
+   * Closes every fd, then every mount (which commits a protected volume); all are attempted and the
+   * first failure is rethrown. A second call does nothing: mounts are closed exactly once.
+   */
   close(): void {
-    let first: unknown;
+    if (this.closed) return;
+    this.closed = true;
+    let first: Error | undefined;
     const attempt = (f: () => void): void => {
       try {
         f();
       } catch (e) {
-        first ??= e;
+        first ??= e instanceof Error ? e : new TwineError("internal", String(e));
       }
     };
     for (const e of this.fds.drain()) if (e.kind === "file") attempt(() => e.handle.close());
@@ -803,41 +809,39 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
         // O_CREAT|O_EXCL never follows a final symlink: an existing link is EXIST, as POSIX says.
         const follow = lookupFollows(dirflags) && !opts.exclusive;
         const r = resolvePath(dir.mount, dir.path, p, follow);
+        // "x/" names a directory: never create a file for it (Linux: EISDIR), and a file there is
+        // NOTDIR (the resolver already refused an existing one).
+        if (r.trailingSlash && opts.create) throw wasiError("ISDIR", "O_CREAT of a directory path");
         fds.checkRoom();
-        const st = lstatOrMissing(dir.mount, r.path);
-        if (st === undefined) {
-          if (!opts.create) throw wasiError("NOENT");
-          if (r.trailingSlash) throw wasiError("ISDIR", "O_CREAT of a directory path");
+        // The mount applies the rest with POSIX errnos and no extra lookup (each costs a host
+        // syscall): NOENT, EXIST for EXCL, LOOP for a final symlink (as O_NOFOLLOW), ISDIR for a
+        // directory opened for writing, NOTDIR for O_DIRECTORY on a file.
+        const handle = dir.mount.open(r.path, r.trailingSlash ? { ...opts, directory: true } : opts);
+        let newFd: number;
+        if (handle.filetype === FILETYPE.DIRECTORY) {
+          // Directory fds are path-based (the Mount interface lists and resolves by path).
+          handle.close();
+          newFd = fds.insert({
+            kind: "dir",
+            mount: dir.mount,
+            path: r.path,
+            preopen: undefined,
+            listing: undefined,
+            fdflags: fdflags & FDFLAGS_ALL,
+            rightsBase: base & RIGHTS_DIR_BASE,
+            rightsInheriting: inheriting,
+          });
         } else {
-          if (opts.exclusive) throw wasiError("EXIST");
-          // Reached only without SYMLINK_FOLLOW: as O_NOFOLLOW.
-          if (st.filetype === FILETYPE.SYMBOLIC_LINK) throw wasiError("LOOP", "final component is a symlink");
-          if (st.filetype === FILETYPE.DIRECTORY) {
-            if (opts.write || opts.truncate || opts.create) throw wasiError("ISDIR");
-            const newFd = fds.insert({
-              kind: "dir",
-              mount: dir.mount,
-              path: r.path,
-              preopen: undefined,
-              listing: undefined,
-              fdflags: fdflags & FDFLAGS_ALL,
-              rightsBase: base & RIGHTS_DIR_BASE,
-              rightsInheriting: inheriting,
-            });
-            mem.setU32(opened_fd, newFd);
-            return OK;
-          }
-          if (opts.directory) throw wasiError("NOTDIR");
+          // Cannot fail: checkRoom() made sure an fd is free.
+          newFd = fds.insert({
+            kind: "file",
+            handle,
+            position: 0n,
+            fdflags: fdflags & FDFLAGS_ALL,
+            rightsBase: base & RIGHTS_FILE_BASE,
+            rightsInheriting: inheriting,
+          });
         }
-        const handle = dir.mount.open(r.path, opts);
-        const newFd = fds.insert({
-          kind: "file",
-          handle,
-          position: 0n,
-          fdflags: fdflags & FDFLAGS_ALL,
-          rightsBase: base & RIGHTS_FILE_BASE,
-          rightsInheriting: inheriting,
-        });
         mem.setU32(opened_fd, newFd);
         return OK;
       } catch (e) {

@@ -101,6 +101,14 @@ int main(int argc, char **argv) {
   report_libc("rmdir e", rmdir(at("e")));
   report_libc("rmdir d", rmdir(at("d")));
   report_libc("rmdir d again", rmdir(at("d")));
+
+  char longname[257];
+  memset(longname, 'n', 255);
+  longname[255] = 0;
+  report_libc("mkdir 255-byte name", mkdir(at(longname), 0755));
+  report_libc("rmdir 255-byte name", rmdir(at(longname)));
+  longname[255] = 'n', longname[256] = 0;
+  report_libc("mkdir 256-byte name", mkdir(at(longname), 0755));
   list(".");
   return 0;
 }
