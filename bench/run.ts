@@ -140,8 +140,9 @@ async function benchKernel(
   // Interleave the variants in each repetition so that load from elsewhere hits all of them alike.
   for (let rep = 1; rep <= opts.reps; rep++) {
     for (const v of variants) {
-      progress(`${k.name} ${v.key} (${rep}/${opts.reps})`);
       const t = await v.run();
+      const cpu = t.cpuMs === undefined ? "" : `, cpu ${seconds(t.cpuMs)} s`;
+      progress(`${k.name} ${v.key} (${rep}/${opts.reps}): ${seconds(t.ms)} s${cpu}`);
       checkRun(`${k.name} ${v.key}`, t);
       const sum = parseChecksum(t.stdout, k.name);
       if (sum === undefined) throw new Error(`${k.name} ${v.key}: no checksum line in output:\n${t.stdout}`);
@@ -348,6 +349,7 @@ async function main(argv: string[]): Promise<number> {
   const haveGcc = compilers.includes("gcc");
   if (runWasi && haveGcc) compileNative("gcc", WASI_CALLS_SOURCE, join(OUT_DIR, "wasi-calls-gcc"));
 
+  const resultsPath = join(OUT_DIR, "results.json");
   const started = new Date();
   const load = loadavg();
   const scratch = mkdtempSync(join(tmpdir(), "twine-bench-"));
@@ -362,7 +364,14 @@ async function main(argv: string[]): Promise<number> {
   };
   try {
     const results: KernelResult[] = [];
-    for (const k of kernels) results.push(await benchKernel(k, opts, compilers, scratch));
+    for (const k of kernels) {
+      results.push(await benchKernel(k, opts, compilers, scratch));
+      // A long run that fails later still leaves what it measured.
+      writeFileSync(
+        resultsPath,
+        JSON.stringify({ ...report, complete: false, kernels: results }, null, 2) + "\n",
+      );
+    }
     if (results.length > 0) {
       const { text, geomeans } = kernelTables(results, compilers);
       out.push(text);
@@ -386,7 +395,7 @@ async function main(argv: string[]): Promise<number> {
     rmSync(scratch, { recursive: true, force: true });
   }
   report["durationS"] = (Date.now() - started.getTime()) / 1000;
-  const resultsPath = join(OUT_DIR, "results.json");
+  report["complete"] = true;
   writeFileSync(resultsPath, JSON.stringify(report, null, 2) + "\n");
   process.stdout.write(out.join("\n") + "\n");
   progress(`wrote ${resultsPath}`);

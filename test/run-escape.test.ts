@@ -219,7 +219,7 @@ void describe("escape guests on every writable mount", { concurrency: 2 }, () =>
         try {
           const r = await runGuest(
             c.guest,
-            { flags: mount.flags(sb), args: ["/data"] },
+            { flags: await mount.flags(sb), args: ["/data"] },
             c.input === undefined ? {} : { input: c.input },
           );
           assert.ok(!r.stdout.includes("TOP-SECRET") && !r.stderr.includes("TOP-SECRET"), "secret leaked");

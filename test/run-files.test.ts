@@ -36,6 +36,9 @@ const CASES: FileCase[] = [
       "open missing: NOENT",
       "write on read-only fd: BADF",
       "open flags ok",
+      "writev/readv ok",
+      "fcntl O_APPEND ok",
+      "open file survives rename and unlink ok",
       "1 MiB pattern ok",
     ),
     onHost: (sb) => {
@@ -155,6 +158,7 @@ const CASES: FileCase[] = [
       "read chain3: [target data]",
       "dangling symlink: ok",
       "read dangle: NOENT",
+      "create exclusive on dangling link: EXIST",
       "lstat dangling ok=1",
       "symlink over existing: EXIST",
       "readlink regular file: INVAL",
@@ -190,7 +194,10 @@ void describe("file and directory guests on every writable mount", { concurrency
       void test(`${c.guest} on a ${mount.name} mount`, async () => {
         const sb = makeSandbox();
         try {
-          const r = await runGuest(c.guest, { flags: mount.flags(sb), args: ["/data", ...(c.args ?? [])] });
+          const r = await runGuest(c.guest, {
+            flags: await mount.flags(sb),
+            args: ["/data", ...(c.args ?? [])],
+          });
           assert.equal(r.stdout, c.expected, describeRun(r));
           assert.equal(r.status, 0, describeRun(r));
           assert.equal(r.stderr, "");

@@ -158,12 +158,16 @@ function listTree(dir: string, prefix: string): string[] {
   return out.sort();
 }
 
-/** A writable mount at /data that file and directory guests run on, with the same expected output. */
+/**
+ * A writable mount at /data that file and directory guests run on, with the same expected output.
+ * A mount kind whose storage is not plain files (pfs) keeps it outside the sandbox root, so the
+ * checks that nothing appeared next to the mounted directory still hold; `flags` may set it up.
+ */
 export interface MountKind {
   name: string;
-  /** True when the guest's files land in sandbox.data on the host (so the test can inspect them). */
+  /** True when the guest's files land as plain files in sandbox.data (so the test can inspect them). */
   onHost: boolean;
-  flags(sb: Sandbox): string[];
+  flags(sb: Sandbox): string[] | Promise<string[]>;
 }
 
 export const RW_MOUNTS: readonly MountKind[] = [

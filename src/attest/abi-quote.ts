@@ -1,7 +1,17 @@
 // Intel DCAP quotes: SGX ECDSA quote v3, TDX quote v4 and v5 ([S1] App. A, [S2] sgx_quote_{3,4,5}.h).
 // Parsers and serialisers only: nothing here checks a signature or trusts a field.
 import { TwineError } from "../errors.js";
-import { ByteReader, ByteWriter, layout, readLayout, writeLayout, readU16, readU32, u16Bytes, u32Bytes } from "./bytes.js";
+import {
+  ByteReader,
+  ByteWriter,
+  layout,
+  readLayout,
+  writeLayout,
+  readU16,
+  readU32,
+  u16Bytes,
+  u32Bytes,
+} from "./bytes.js";
 import type { Layout } from "./bytes.js";
 
 /** Caps on what a quote may claim: anything larger is refused before it is read. */
@@ -311,30 +321,42 @@ export function parseQuote(bytes: Uint8Array): ParsedQuote {
   const r = new ByteReader(bytes, "quote");
   const header = parseHeader(r);
   if (header.attKeyType !== ATT_KEY_TYPE_ECDSA_P256) {
-    throw new TwineError("attest.unsupported", `attestation key type ${header.attKeyType} (only 2, ECDSA P-256)`);
+    throw new TwineError(
+      "attest.unsupported",
+      `attestation key type ${header.attKeyType} (only 2, ECDSA P-256)`,
+    );
   }
   let body: QuoteBody;
   if (header.version === 3) {
-    if (header.teeType !== TEE_TYPE_SGX) throw new TwineError("attest.unsupported", "quote v3 with a non-SGX TEE type");
+    if (header.teeType !== TEE_TYPE_SGX)
+      throw new TwineError("attest.unsupported", "quote v3 with a non-SGX TEE type");
     body = { type: "sgx", report: parseSgxReportBody(r) };
   } else if (header.version === 4) {
-    if (header.teeType !== TEE_TYPE_TDX) throw new TwineError("attest.unsupported", "quote v4 is accepted for TDX only");
+    if (header.teeType !== TEE_TYPE_TDX)
+      throw new TwineError("attest.unsupported", "quote v4 is accepted for TDX only");
     body = { type: "td", report: parseTdReportBody(r, TD_REPORT_BODY_10) };
   } else if (header.version === 5) {
-    if (header.teeType !== TEE_TYPE_TDX) throw new TwineError("attest.unsupported", "quote v5 is accepted for TDX only");
+    if (header.teeType !== TEE_TYPE_TDX)
+      throw new TwineError("attest.unsupported", "quote v5 is accepted for TDX only");
     const bodyType = r.u16("body_type");
     const bodySize = r.u32("body_size");
     const l =
-      bodyType === BODY_TYPE_TD10 ? TD_REPORT_BODY_10 : bodyType === BODY_TYPE_TD15 ? TD_REPORT_BODY_15 : undefined;
+      bodyType === BODY_TYPE_TD10
+        ? TD_REPORT_BODY_10
+        : bodyType === BODY_TYPE_TD15
+          ? TD_REPORT_BODY_15
+          : undefined;
     if (l === undefined) throw new TwineError("attest.unsupported", `quote v5 body type ${bodyType}`);
-    if (bodySize !== l.size) throw new TwineError("attest.format", `body size ${bodySize} for body type ${bodyType}`);
+    if (bodySize !== l.size)
+      throw new TwineError("attest.format", `body size ${bodySize} for body type ${bodyType}`);
     body = { type: "td", report: parseTdReportBody(r, l) };
   } else {
     throw new TwineError("attest.version", `quote version ${header.version} (accepted: 3, 4, 5)`);
   }
   const signedRegion = bytes.subarray(0, r.offset);
   const sigLen = r.u32("signature_data_len");
-  if (sigLen > r.remaining) throw new TwineError("attest.truncated", `signature data of ${sigLen} bytes, ${r.remaining} left`);
+  if (sigLen > r.remaining)
+    throw new TwineError("attest.truncated", `signature data of ${sigLen} bytes, ${r.remaining} left`);
   const sr = new ByteReader(r.bytes(sigLen, "signature_data"), "signature_data");
   const signature = sr.bytes(64, "signature");
   const attestKey = sr.bytes(64, "attest_key");
@@ -347,13 +369,19 @@ export function parseQuote(bytes: Uint8Array): ParsedQuote {
       throw new TwineError("attest.unsupported", `outer certification data type ${outerType} (only 6)`);
     }
     const outerSize = sr.u32("certification_data_size");
-    const inner = new ByteReader(sr.bytes(outerSize, "qe_report_certification_data"), "qe_report_certification_data");
+    const inner = new ByteReader(
+      sr.bytes(outerSize, "qe_report_certification_data"),
+      "qe_report_certification_data",
+    );
     qe = parseQeCertData(inner);
-    if (inner.remaining !== 0) throw new TwineError("attest.format", "bytes left over in QE report certification data");
+    if (inner.remaining !== 0)
+      throw new TwineError("attest.format", "bytes left over in QE report certification data");
   }
   // Intel QVL requires the declared sizes to add up exactly: nothing unparsed inside the signature data.
-  if (sr.remaining !== 0) throw new TwineError("attest.format", `${sr.remaining} unparsed bytes in the signature data`);
-  if (r.remaining > MAX_TRAILING) throw new TwineError("attest.too_large", `${r.remaining} trailing bytes after the quote`);
+  if (sr.remaining !== 0)
+    throw new TwineError("attest.format", `${sr.remaining} unparsed bytes in the signature data`);
+  if (r.remaining > MAX_TRAILING)
+    throw new TwineError("attest.too_large", `${r.remaining} trailing bytes after the quote`);
   const trailing = r.bytes(r.remaining, "trailing");
   return {
     header,

@@ -1,7 +1,17 @@
 // AMD SEV-SNP ATTESTATION_REPORT ([S5] ATTESTATION_REPORT table; layout as go-sev-guest abi/abi.go).
 // Parser and serialiser only.
 import { TwineError } from "../errors.js";
-import { ByteReader, ByteWriter, layout, readLayout, writeLayout, readU32, readU64, u32Bytes, u64Bytes } from "./bytes.js";
+import {
+  ByteReader,
+  ByteWriter,
+  layout,
+  readLayout,
+  writeLayout,
+  readU32,
+  readU64,
+  u32Bytes,
+  u64Bytes,
+} from "./bytes.js";
 
 export const SNP_REPORT_SIZE = 0x4a0;
 export const SNP_SIGNED_SIZE = 0x2a0;
@@ -110,8 +120,16 @@ function mbz(cond: boolean, what: string): void {
 
 /** Parses a 1184-byte SNP report; rejects other sizes, unknown versions and non-zero reserved bytes. */
 export function parseSnpReport(bytes: Uint8Array): ParsedSnpReport {
-  if (bytes.length > SNP_REPORT_SIZE) throw new TwineError("attest.too_large", `SNP report of ${bytes.length} bytes (expected ${SNP_REPORT_SIZE})`);
-  if (bytes.length < SNP_REPORT_SIZE) throw new TwineError("attest.truncated", `SNP report of ${bytes.length} bytes (expected ${SNP_REPORT_SIZE})`);
+  if (bytes.length > SNP_REPORT_SIZE)
+    throw new TwineError(
+      "attest.too_large",
+      `SNP report of ${bytes.length} bytes (expected ${SNP_REPORT_SIZE})`,
+    );
+  if (bytes.length < SNP_REPORT_SIZE)
+    throw new TwineError(
+      "attest.truncated",
+      `SNP report of ${bytes.length} bytes (expected ${SNP_REPORT_SIZE})`,
+    );
   const f = readLayout(new ByteReader(bytes, "snp report"), SNP_REPORT);
   const r: SnpReport = {
     version: readU32(f.version!),
@@ -143,13 +161,22 @@ export function parseSnpReport(bytes: Uint8Array): ParsedSnpReport {
     signatureR: f.signature_r!,
     signatureS: f.signature_s!,
   };
-  if (!SNP_VERSIONS.includes(r.version)) throw new TwineError("attest.version", `SNP report version ${r.version} (accepted: ${SNP_VERSIONS.join(", ")})`);
-  if (r.signatureAlgo !== SIG_ALGO_ECDSA_P384_SHA384) throw new TwineError("attest.unsupported", `SNP signature algorithm ${r.signatureAlgo}`);
+  if (!SNP_VERSIONS.includes(r.version))
+    throw new TwineError(
+      "attest.version",
+      `SNP report version ${r.version} (accepted: ${SNP_VERSIONS.join(", ")})`,
+    );
+  if (r.signatureAlgo !== SIG_ALGO_ECDSA_P384_SHA384)
+    throw new TwineError("attest.unsupported", `SNP signature algorithm ${r.signatureAlgo}`);
   const key = signingKeyOf(r);
-  if (key !== SIGNING_KEY_VCEK && key !== SIGNING_KEY_VLEK) throw new TwineError("attest.unsupported", `SNP signing key ${key} (0 VCEK, 1 VLEK)`);
+  if (key !== SIGNING_KEY_VCEK && key !== SIGNING_KEY_VLEK)
+    throw new TwineError("attest.unsupported", `SNP signing key ${key} (0 VCEK, 1 VLEK)`);
   mbz(r.flags >>> 5 === 0, "reserved flag bits set");
   mbz(r.version >= 3 || r.cpuid.every((b) => b === 0), "CPUID fields in a v2 report");
-  mbz(r.version >= 5 || (r.launchMitVector === 0n && r.currentMitVector === 0n), "mitigation vectors before v5");
+  mbz(
+    r.version >= 5 || (r.launchMitVector === 0n && r.currentMitVector === 0n),
+    "mitigation vectors before v5",
+  );
   mbz(r.vmpl <= 3, `VMPL ${r.vmpl}`);
   return { ...r, raw: bytes, signedRegion: bytes.subarray(0, SNP_SIGNED_SIZE) };
 }

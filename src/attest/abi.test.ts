@@ -22,7 +22,7 @@ function throwsCode(fn: () => unknown, code: string): void {
   assert.throws(fn, (e: unknown) => isTwineError(e) && e.code === code);
 }
 
-test("every layout is contiguous and adds up to the spec size", () => {
+void test("every layout is contiguous and adds up to the spec size", () => {
   const sizes: [Layout, number][] = [
     [QUOTE_HEADER, 48],
     [SGX_REPORT_BODY, 384],
@@ -43,7 +43,7 @@ test("every layout is contiguous and adds up to the spec size", () => {
   throwsCode(() => layout("bad", 10, [{ name: "a", size: 4 }]), "internal");
 });
 
-test("named offsets are the spec's", () => {
+void test("named offsets are the spec's", () => {
   const expect: [Layout, string, number][] = [
     [QUOTE_HEADER, "qe_vendor_id", 12],
     [QUOTE_HEADER, "user_data", 28],
@@ -86,7 +86,7 @@ test("named offsets are the spec's", () => {
   for (const [l, f, off] of expect) assert.equal(offsetOf(l, f), off, `${l.name}.${f}`);
 });
 
-test("embedded roots have the README's fingerprints", () => {
+void test("embedded roots have the README's fingerprints", () => {
   const r = defaultRoots();
   const fp = (b: Uint8Array): string => createHash("sha256").update(b).digest("hex");
   assert.equal(fp(r.intelSgxRootCa), ROOT_FINGERPRINTS.intelSgxRootCa);
@@ -95,7 +95,7 @@ test("embedded roots have the README's fingerprints", () => {
   assert.deepEqual(r.intelSgxRootCa, fixture("sgx/Intel_SGX_Root_CA.der"));
 });
 
-test("SGX quote v3: parsed fields match the vector's README", () => {
+void test("SGX quote v3: parsed fields match the vector's README", () => {
   const q = parseQuote(fixture("sgx/sgx_quote"));
   assert.equal(q.header.version, 3);
   assert.equal(q.header.attKeyType, 2);
@@ -123,7 +123,7 @@ test("SGX quote v3: parsed fields match the vector's README", () => {
   assert.equal(q.trailing.length, 0);
 });
 
-test("TDX quote v4: parsed fields match the vector's README", () => {
+void test("TDX quote v4: parsed fields match the vector's README", () => {
   const q = parseQuote(fixture("tdx/tdx_quote"));
   assert.equal(q.header.version, 4);
   assert.equal(q.header.teeType, 0x81);
@@ -131,15 +131,30 @@ test("TDX quote v4: parsed fields match the vector's README", () => {
   if (q.body.type !== "td") return;
   const b = q.body.report;
   assert.equal(hex(b.teeTcbSvn), "06010300000000000000000000000000");
-  assert.equal(hex(b.mrSeam), "5b38e33a6487958b72c3c12a938eaa5e3fd4510c51aeeab58c7d5ecee41d7c436489d6c8e4f92f160b7cad34207b00c1");
+  assert.equal(
+    hex(b.mrSeam),
+    "5b38e33a6487958b72c3c12a938eaa5e3fd4510c51aeeab58c7d5ecee41d7c436489d6c8e4f92f160b7cad34207b00c1",
+  );
   assert.ok(b.mrSignerSeam.every((x) => x === 0));
   assert.ok(b.seamAttributes.every((x) => x === 0));
   assert.equal(hex(b.tdAttributes), "0000001000000000");
   assert.equal(hex(b.xfam), "e702060000000000");
-  assert.equal(hex(b.mrTd), "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7");
-  assert.equal(hex(b.rtmr[0]), "44c0197b39157fdd7a4dcc44767f9d6b0bb3977c7a8e347b8492f827fe9d9e5c48aca29b220b80b6a540cf994b9bc9c0");
-  assert.equal(hex(b.rtmr[1]), "0084452c01668329d4bc06acdf58a7205c26743304509973949e5619bf81a6a7aea8c323c173019b3093d54e579e9378");
-  assert.equal(hex(b.rtmr[2]), "d833feef2cd945148aa38ead2c53e9b7f138190aaaebfc551dccd829fc207aa3ba80b70870d7330733642e01d48c3132");
+  assert.equal(
+    hex(b.mrTd),
+    "91eb2b44d141d4ece09f0c75c2c53d247a3c68edd7fafe8a3520c942a604a407de03ae6dc5f87f27428b2538873118b7",
+  );
+  assert.equal(
+    hex(b.rtmr[0]),
+    "44c0197b39157fdd7a4dcc44767f9d6b0bb3977c7a8e347b8492f827fe9d9e5c48aca29b220b80b6a540cf994b9bc9c0",
+  );
+  assert.equal(
+    hex(b.rtmr[1]),
+    "0084452c01668329d4bc06acdf58a7205c26743304509973949e5619bf81a6a7aea8c323c173019b3093d54e579e9378",
+  );
+  assert.equal(
+    hex(b.rtmr[2]),
+    "d833feef2cd945148aa38ead2c53e9b7f138190aaaebfc551dccd829fc207aa3ba80b70870d7330733642e01d48c3132",
+  );
   assert.ok(b.rtmr[3].every((x) => x === 0));
   assert.ok([b.mrConfigId, b.mrOwner, b.mrOwnerConfig].every((m) => m.every((x) => x === 0)));
   assert.equal(
@@ -154,7 +169,7 @@ test("TDX quote v4: parsed fields match the vector's README", () => {
   assert.equal(q.signatureData.qeReport.isvProdId, 2);
 });
 
-test("TDX quote v5 (TD 1.5): parsed fields match the vector's README", () => {
+void test("TDX quote v5 (TD 1.5): parsed fields match the vector's README", () => {
   const q = parseQuote(fixture("tdx/tdx_quote_outdated"));
   assert.equal(q.header.version, 5);
   assert.equal(q.signedRegion.length, 702);
@@ -163,13 +178,19 @@ test("TDX quote v5 (TD 1.5): parsed fields match the vector's README", () => {
   assert.ok(hex(b.teeTcbSvn).startsWith("07010300"));
   assert.ok(hex(b.teeTcbSvn2!).startsWith("0d010300"));
   assert.ok(b.mrServiceTd!.every((x) => x === 0));
-  assert.equal(hex(b.mrTd), "273828c46252fcbdd8ad2dd907130222b03466d52a2911d70c1a5950895d6bd1ae451d382d5a9b1b4c0ed0e5ae9a3dbd");
+  assert.equal(
+    hex(b.mrTd),
+    "273828c46252fcbdd8ad2dd907130222b03466d52a2911d70c1a5950895d6bd1ae451d382d5a9b1b4c0ed0e5ae9a3dbd",
+  );
   assert.ok(b.rtmr.every((r) => r.every((x) => x === 0)));
-  assert.equal(hex(b.reportData.subarray(0, 32)), "d2142b643598eb5fae2bc8529dd79a558b29f868ccbb6531cb28dab9dce47728");
+  assert.equal(
+    hex(b.reportData.subarray(0, 32)),
+    "d2142b643598eb5fae2bc8529dd79a558b29f868ccbb6531cb28dab9dce47728",
+  );
   assert.ok(b.reportData.subarray(32).every((x) => x === 0));
 });
 
-test("SNP reports: parsed fields match the vectors' README", () => {
+void test("SNP reports: parsed fields match the vectors' README", () => {
   const m = parseSnpReport(fixture("snp/attestation.bin"));
   assert.equal(m.version, 2);
   assert.equal(m.guestSvn, 0);
@@ -177,9 +198,13 @@ test("SNP reports: parsed fields match the vectors' README", () => {
   assert.equal(m.vmpl, 0);
   assert.equal(m.platformInfo, 1n);
   assert.equal(signingKeyOf(m), 0);
-  assert.equal(hex(m.measurement), "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01");
+  assert.equal(
+    hex(m.measurement),
+    "b07af9620f3b839b47996422ddec6058338951d984e312115131ea82705eaf5b6bdf8a9ece31a5a608eb0cf2e4872b01",
+  );
   assert.equal(hex(m.reportData.subarray(0, 5)), "0102030405");
-  for (const t of [m.currentTcb, m.reportedTcb, m.committedTcb, m.launchTcb]) assert.equal(t, 0x4405000000000002n);
+  for (const t of [m.currentTcb, m.reportedTcb, m.committedTcb, m.launchTcb])
+    assert.equal(t, 0x4405000000000002n);
   assert.deepEqual(decodeTcb(m.reportedTcb), { bootloader: 2, tee: 0, snp: 5, microcode: 68 });
   assert.deepEqual([...m.currentVersion], [3, 49, 1]);
   assert.ok(hex(m.chipId).startsWith("3ac3fe21e13fb099") && hex(m.chipId).endsWith("8b006b5d"));
@@ -191,8 +216,14 @@ test("SNP reports: parsed fields match the vectors' README", () => {
   assert.equal(g.guestSvn, 65547);
   assert.equal(g.policy, 0x3001fn);
   assert.equal(g.platformInfo, 0x24n);
-  assert.equal(hex(g.measurement), "f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3706faf814c9e61065768a6ff917c89ae");
-  assert.equal(hex(g.idKeyDigest), "942fd93ebde6ea7a96efadeafc60f1c6b3d10e703b1dafd7555b92f7f3d32d0e006767648cba5b102af3d65756af4177");
+  assert.equal(
+    hex(g.measurement),
+    "f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3706faf814c9e61065768a6ff917c89ae",
+  );
+  assert.equal(
+    hex(g.idKeyDigest),
+    "942fd93ebde6ea7a96efadeafc60f1c6b3d10e703b1dafd7555b92f7f3d32d0e006767648cba5b102af3d65756af4177",
+  );
   assert.equal(g.reportedTcb, 0x541700000000000an);
   assert.deepEqual([...g.currentVersion], [40, 55, 1]);
 
@@ -201,7 +232,10 @@ test("SNP reports: parsed fields match the vectors' README", () => {
   assert.equal(v.flags, 4);
   assert.equal(signingKeyOf(v), 1);
   assert.equal(v.policy, 0x30000n);
-  assert.equal(hex(v.measurement), "8922ebbdd00ec2c541f36a6e7a82a8773a7accb451ed67bc94e740dbe92c93c4e8c9af857f5ceeb5a493df2a570d7bf0");
+  assert.equal(
+    hex(v.measurement),
+    "8922ebbdd00ec2c541f36a6e7a82a8773a7accb451ed67bc94e740dbe92c93c4e8c9af857f5ceeb5a493df2a570d7bf0",
+  );
   assert.deepEqual(decodeTcb(v.currentTcb), { bootloader: 4, tee: 0, snp: 24, microcode: 220 });
   assert.deepEqual(decodeTcb(v.reportedTcb), { bootloader: 4, tee: 0, snp: 24, microcode: 217 });
   assert.ok(v.chipId.every((x) => x === 0));
@@ -210,10 +244,13 @@ test("SNP reports: parsed fields match the vectors' README", () => {
   assert.equal(i.guestSvn, 4);
   assert.deepEqual(decodeTcb(i.currentTcb), { bootloader: 3, tee: 0, snp: 8, microcode: 206 });
   assert.deepEqual(decodeTcb(i.reportedTcb), { bootloader: 3, tee: 0, snp: 8, microcode: 115 });
-  assert.equal(hex(i.measurement), "a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c");
+  assert.equal(
+    hex(i.measurement),
+    "a1f3930413247bb38cfc171579ea3c12d5fe4901f0c792f63fd75d98f1ef827c23500644e0e692e6be917f9050d3d38c",
+  );
 });
 
-test("serialisers round-trip every real vector byte for byte", () => {
+void test("serialisers round-trip every real vector byte for byte", () => {
   for (const f of ["sgx/sgx_quote", "tdx/tdx_quote", "tdx/tdx_quote_outdated"]) {
     const b = fixture(f);
     assert.deepEqual(serializeQuote(parseQuote(b)), b, f);
@@ -229,7 +266,7 @@ test("serialisers round-trip every real vector byte for byte", () => {
   }
 });
 
-test("truncated quotes and reports fail with attest.truncated", () => {
+void test("truncated quotes and reports fail with attest.truncated", () => {
   for (const f of ["sgx/sgx_quote", "tdx/tdx_quote", "tdx/tdx_quote_outdated"]) {
     const b = fixture(f);
     const sigEnd = b.length - parseQuote(b).trailing.length;
@@ -241,7 +278,7 @@ test("truncated quotes and reports fail with attest.truncated", () => {
   for (const n of [0, 4, 0x2a0, 1183]) throwsCode(() => parseSnpReport(r.subarray(0, n)), "attest.truncated");
 });
 
-test("oversized inputs and over-cap lengths fail with attest.too_large", () => {
+void test("oversized inputs and over-cap lengths fail with attest.too_large", () => {
   const q = fixture("sgx/sgx_quote");
   const big = new Uint8Array(MAX_QUOTE_SIZE + 1);
   big.set(q);
@@ -259,7 +296,7 @@ test("oversized inputs and over-cap lengths fail with attest.too_large", () => {
   throwsCode(() => parseSnpReport(snp), "attest.too_large");
 });
 
-test("versions are allow-listed, reserved bytes must be zero", () => {
+void test("versions are allow-listed, reserved bytes must be zero", () => {
   const q = Uint8Array.from(fixture("sgx/sgx_quote"));
   q[0] = 6;
   throwsCode(() => parseQuote(q), "attest.version");

@@ -32,13 +32,18 @@ const KEYS = {
 } as const;
 
 function bad(detail: string, cause?: unknown): TwineError {
-  return new TwineError("attest.collateral_format", `collateral: ${detail}`, cause === undefined ? undefined : { cause });
+  return new TwineError(
+    "attest.collateral_format",
+    `collateral: ${detail}`,
+    cause === undefined ? undefined : { cause },
+  );
 }
 
 /** Parses the one-file collateral bundle (keys as in dcap-qvl; CRLs as hex DER, signatures as hex r‖s). */
 export function parseDcapCollateral(input: string | Uint8Array): DcapCollateral {
   const text = typeof input === "string" ? input : Buffer.from(input).toString("utf8");
-  if (text.length > MAX_COLLATERAL_SIZE) throw new TwineError("attest.too_large", `collateral of ${text.length} bytes`);
+  if (text.length > MAX_COLLATERAL_SIZE)
+    throw new TwineError("attest.too_large", `collateral of ${text.length} bytes`);
   let j: unknown;
   try {
     j = JSON.parse(text);
@@ -157,7 +162,8 @@ type Obj = Record<string, unknown>;
 class JsonReader {
   constructor(private readonly what: string) {}
   obj(v: unknown, path: string): Obj {
-    if (typeof v !== "object" || v === null || Array.isArray(v)) throw bad(`${this.what}.${path} is not an object`);
+    if (typeof v !== "object" || v === null || Array.isArray(v))
+      throw bad(`${this.what}.${path} is not an object`);
     return v as Obj;
   }
   arr(v: unknown, path: string, max = 256): unknown[] {
@@ -165,7 +171,8 @@ class JsonReader {
     return v;
   }
   int(v: unknown, path: string, max = 0xffff_ffff): number {
-    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max) throw bad(`${this.what}.${path} is not an integer`);
+    if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > max)
+      throw bad(`${this.what}.${path} is not an integer`);
     return v;
   }
   str(v: unknown, path: string): string {
@@ -189,7 +196,8 @@ class JsonReader {
   }
   status(v: unknown, path: string): TcbStatus {
     const s = this.str(v, path);
-    if (!(TCB_STATUSES as readonly string[]).includes(s)) throw bad(`${this.what}.${path}: unknown TCB status ${s}`);
+    if (!(TCB_STATUSES as readonly string[]).includes(s))
+      throw bad(`${this.what}.${path}: unknown TCB status ${s}`);
     return s as TcbStatus;
   }
   advisories(v: unknown, path: string): string[] {
@@ -230,7 +238,8 @@ export function parseTcbInfo(text: string): TcbInfo {
   const r = new JsonReader("tcbInfo");
   const o = parseJsonObject(text, "tcbInfo");
   const version = r.int(o.version, "version");
-  if (version !== 2 && version !== 3) throw new TwineError("attest.collateral_version", `tcbInfo version ${version}`);
+  if (version !== 2 && version !== 3)
+    throw new TwineError("attest.collateral_version", `tcbInfo version ${version}`);
   const id = version === 2 ? "SGX" : r.str(o.id, "id");
   if (id !== "SGX" && id !== "TDX") throw new TwineError("attest.collateral_version", `tcbInfo id ${id}`);
   const levels = r.arr(o.tcbLevels, "tcbLevels").map((l, i): TcbLevel => {

@@ -98,7 +98,11 @@ export function isTime(n: Der | undefined): boolean {
 }
 
 export function ia5(n: Der | undefined, what: string): string {
-  if (n instanceof asn1js.IA5String || n instanceof asn1js.Utf8String || n instanceof asn1js.PrintableString) {
+  if (
+    n instanceof asn1js.IA5String ||
+    n instanceof asn1js.Utf8String ||
+    n instanceof asn1js.PrintableString
+  ) {
     return n.valueBlock.value;
   }
   return fail(what, "a string");

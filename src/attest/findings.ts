@@ -77,5 +77,8 @@ export function verdictError(v: Verdict): TwineError | undefined {
   const bad = v.findings.find((f) => !f.ok);
   if (bad === undefined) return undefined;
   const more = v.findings.filter((f) => !f.ok).length - 1;
-  return new TwineError(bad.code, `${v.kind} evidence rejected at ${bad.step}: ${bad.detail}${more > 0 ? ` (+${more} more)` : ""}`);
+  return new TwineError(
+    bad.code,
+    `${v.kind} evidence rejected at ${bad.step}: ${bad.detail}${more > 0 ? ` (+${more} more)` : ""}`,
+  );
 }

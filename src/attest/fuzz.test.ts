@@ -85,7 +85,7 @@ function survive(name: string, input: Uint8Array, fn: (b: Uint8Array) => unknown
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString("latin1");
 
-test(`parsers survive random and mutated input (${ITERS} per target, seed ${SEED})`, () => {
+void test(`parsers survive random and mutated input (${ITERS} per target, seed ${SEED})`, () => {
   const r = rng(SEED);
   const sgx = fixture("sgx/sgx_quote");
   const tdx = fixture("tdx/tdx_quote");
@@ -98,7 +98,15 @@ test(`parsers survive random and mutated input (${ITERS} per target, seed ${SEED
   const pckPem = parseQuote(sgx).signatureData.pckChainPem;
   const leafDer = pemToDers(pckPem, "chain")[0]!;
   const vcek = fixture("snp/vcek.der");
-  const policy = new Uint8Array(Buffer.from(JSON.stringify({ mrEnclave: "00".repeat(32), acceptedTcbStatuses: ["UpToDate"], minReportedTcb: { bootloader: 1, tee: 0, snp: 1, microcode: 1 } })));
+  const policy = new Uint8Array(
+    Buffer.from(
+      JSON.stringify({
+        mrEnclave: "00".repeat(32),
+        acceptedTcbStatuses: ["UpToDate"],
+        minReportedTcb: { bootloader: 1, tee: 0, snp: 1, microcode: 1 },
+      }),
+    ),
+  );
 
   const targets: [string, Uint8Array[], (b: Uint8Array) => unknown][] = [
     ["parseQuote", [sgx, tdx, tdx5], parseQuote],
@@ -109,7 +117,11 @@ test(`parsers survive random and mutated input (${ITERS} per target, seed ${SEED
     ["parseCertChain", [pckPem], (b) => parseCertChain(b, "chain")],
     ["parseCert+parsePckExtension", [leafDer], (b) => parsePckExtension(parseCert(b))],
     ["parseCert (VCEK)", [vcek], (b) => parseCert(b)],
-    ["parseCrl", [collateral.pckCrl, tdxVector().collateral.pckCrl, collateral.rootCaCrl], (b) => parseCrl(b, "crl")],
+    [
+      "parseCrl",
+      [collateral.pckCrl, tdxVector().collateral.pckCrl, collateral.rootCaCrl],
+      (b) => parseCrl(b, "crl"),
+    ],
     ["parsePolicy", [policy], (b) => parsePolicy(text(b))],
   ];
   for (const [name, seeds, fn] of targets) {
@@ -120,12 +132,20 @@ test(`parsers survive random and mutated input (${ITERS} per target, seed ${SEED
   }
 });
 
-test(`verifyEvidence never throws on mutated evidence (${Math.ceil(ITERS / 3)} per kind)`, () => {
+void test(`verifyEvidence never throws on mutated evidence (${Math.ceil(ITERS / 3)} per kind)`, () => {
   const r = rng(SEED ^ 0x5a5a5a5a);
   const s = snpVector("genoaAzure");
   const t = tdxVector();
   const cases: { bytes: Uint8Array; opts: Parameters<typeof verifyEvidence>[1]; checked: number }[] = [
-    { bytes: sgxVector().quote, opts: { collateral: sgxVector().collateral, now: sgxVector().now, policy: { acceptedTcbStatuses: ["ConfigurationAndSWHardeningNeeded"] } }, checked: 4600 },
+    {
+      bytes: sgxVector().quote,
+      opts: {
+        collateral: sgxVector().collateral,
+        now: sgxVector().now,
+        policy: { acceptedTcbStatuses: ["ConfigurationAndSWHardeningNeeded"] },
+      },
+      checked: 4600,
+    },
     // The TDX vector's last 70 bytes are unsigned padding that the verifier ignores.
     { bytes: t.quote, opts: { collateral: t.collateral, now: t.now }, checked: t.quote.length - 70 },
     { bytes: s.report, opts: { collateral: s.collateral, now: s.now }, checked: s.report.length },
@@ -137,7 +157,10 @@ test(`verifyEvidence never throws on mutated evidence (${Math.ceil(ITERS / 3)} p
       const v = verifyEvidence(input, c.opts);
       // Accepted only if every checked byte is unchanged.
       if (v.ok) {
-        assert.ok(input.length >= c.checked && input.subarray(0, c.checked).every((x, j) => x === c.bytes[j]), "mutated evidence accepted");
+        assert.ok(
+          input.length >= c.checked && input.subarray(0, c.checked).every((x, j) => x === c.bytes[j]),
+          "mutated evidence accepted",
+        );
       }
     }
   }

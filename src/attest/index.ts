@@ -17,7 +17,13 @@ import type { SnpCollateral } from "./verify-snp.js";
 
 export * from "./abi-quote.js";
 export * from "./abi-snp.js";
-export { parseDcapCollateral, serializeDcapCollateral, parseTcbInfo, parseQeIdentity, TCB_STATUSES } from "./collateral.js";
+export {
+  parseDcapCollateral,
+  serializeDcapCollateral,
+  parseTcbInfo,
+  parseQeIdentity,
+  TCB_STATUSES,
+} from "./collateral.js";
 export type { DcapCollateral, TcbInfo, QeIdentity, TcbStatus, TcbLevel } from "./collateral.js";
 export { verdictError } from "./findings.js";
 export type { EvidenceKind, Finding, Verdict, Fields } from "./findings.js";
@@ -72,23 +78,39 @@ export function verifyEvidence(bytes: Uint8Array, opts: VerifyOptions): Verdict 
     const custom =
       opts.roots?.amdArk !== undefined &&
       (Object.keys(roots.amdArk).length !== Object.keys(defaults.amdArk).length ||
-        Object.entries(roots.amdArk).some(([k, v]) => defaults.amdArk[k] === undefined || !bytesEqual(v, defaults.amdArk[k])));
+        Object.entries(roots.amdArk).some(
+          ([k, v]) => defaults.amdArk[k] === undefined || !bytesEqual(v, defaults.amdArk[k]),
+        ));
     if (isSnpCollateral(opts.collateral)) {
       const o = verifySnp(bytes, opts.collateral, opts.now, roots.amdArk, f);
       if (o.report !== undefined) evaluatePolicy(policy, { kind: "snp", report: o.report }, custom, f);
       return { ok: f.ok, kind, findings: f.list, advisoryIds: [], fields: o.fields };
     }
-    f.fail("0.collateral", "attest.collateral_format", "SNP evidence needs certificates, not DCAP collateral");
+    f.fail(
+      "0.collateral",
+      "attest.collateral_format",
+      "SNP evidence needs certificates, not DCAP collateral",
+    );
     return { ok: false, kind, findings: f.list, advisoryIds: [], fields: {} };
   }
   if (isSnpCollateral(opts.collateral)) {
-    f.fail("0.collateral", "attest.collateral_format", "a DCAP quote needs DCAP collateral, not certificates");
+    f.fail(
+      "0.collateral",
+      "attest.collateral_format",
+      "a DCAP quote needs DCAP collateral, not certificates",
+    );
     return { ok: false, kind, findings: f.list, advisoryIds: [], fields: {} };
   }
-  const custom = opts.roots?.intelSgxRootCa !== undefined && !bytesEqual(roots.intelSgxRootCa, defaults.intelSgxRootCa);
+  const custom =
+    opts.roots?.intelSgxRootCa !== undefined && !bytesEqual(roots.intelSgxRootCa, defaults.intelSgxRootCa);
   const o = verifyDcap(bytes, opts.collateral, opts.now, roots.intelSgxRootCa, kind, f);
   if (o.quote !== undefined) {
-    evaluatePolicy(policy, { kind: o.quote.body.type === "sgx" ? "sgx" : "tdx", quote: o.quote, tcbStatus: o.tcbStatus }, custom, f);
+    evaluatePolicy(
+      policy,
+      { kind: o.quote.body.type === "sgx" ? "sgx" : "tdx", quote: o.quote, tcbStatus: o.tcbStatus },
+      custom,
+      f,
+    );
   }
   const verdict: Verdict = { ok: f.ok, kind, findings: f.list, advisoryIds: o.advisoryIds, fields: o.fields };
   if (o.tcbStatus !== undefined) verdict.tcbStatus = o.tcbStatus;

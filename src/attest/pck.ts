@@ -45,7 +45,8 @@ export function parsePckExtension(cert: Cert): PckExtension {
     const comps: number[] = [];
     for (let i = 1; i <= 16; i++) comps.push(smallInt(tcbGet(i), `comp${i}`, 255));
     const size = (b: Uint8Array, n: number, what: string): Uint8Array => {
-      if (b.length !== n) throw new TwineError("attest.pck_extension", `${what}: ${b.length} bytes, expected ${n}`);
+      if (b.length !== n)
+        throw new TwineError("attest.pck_extension", `${what}: ${b.length} bytes, expected ${n}`);
       return b;
     };
     return {

@@ -91,7 +91,7 @@ function policyError(detail: string): TwineError {
 }
 
 /** Parses and validates a policy (JSON text or object). Unknown keys are errors: a typo must not weaken it. */
-export function parsePolicy(input: string | unknown): Policy {
+export function parsePolicy(input: unknown): Policy {
   let j: unknown = input;
   if (typeof input === "string") {
     try {
@@ -106,17 +106,25 @@ export function parsePolicy(input: string | unknown): Policy {
     if (!(k in KIND_OF)) throw policyError(`unknown key ${k}`);
     const size = HEX_SIZES[k];
     if (size !== undefined) {
-      if (typeof v !== "string" || !/^[0-9a-fA-F]*$/.test(v) || v.length !== size * 2) throw policyError(`${k} must be ${size} bytes of hex`);
+      if (typeof v !== "string" || !/^[0-9a-fA-F]*$/.test(v) || v.length !== size * 2)
+        throw policyError(`${k} must be ${size} bytes of hex`);
     } else if (k === "reportData") {
       if (typeof v !== "string" || !/^[0-9a-fA-F]*$/.test(v) || v.length % 2 !== 0 || v.length > 128) {
         throw policyError("reportData must be hex of at most 64 bytes");
       }
     } else if (k === "rtmrs") {
-      if (!Array.isArray(v) || v.length > 4 || !v.every((x) => x === null || (typeof x === "string" && /^[0-9a-fA-F]{96}$/.test(x)))) {
+      if (
+        !Array.isArray(v) ||
+        v.length > 4 ||
+        !v.every((x) => x === null || (typeof x === "string" && /^[0-9a-fA-F]{96}$/.test(x)))
+      ) {
         throw policyError("rtmrs must be up to 4 entries of 48 bytes of hex or null");
       }
     } else if (k === "acceptedTcbStatuses") {
-      if (!Array.isArray(v) || !v.every((s) => typeof s === "string" && (TCB_STATUSES as readonly string[]).includes(s))) {
+      if (
+        !Array.isArray(v) ||
+        !v.every((s) => typeof s === "string" && (TCB_STATUSES as readonly string[]).includes(s))
+      ) {
         throw policyError(`acceptedTcbStatuses must list statuses from ${TCB_STATUSES.join(", ")}`);
       }
       if (v.includes("Revoked")) throw policyError("Revoked cannot be accepted");
@@ -124,14 +132,19 @@ export function parsePolicy(input: string | unknown): Policy {
       if (typeof v !== "boolean") throw policyError(`${k} must be a boolean`);
     } else if (k === "minReportedTcb") {
       const t = v as Record<string, unknown>;
-      if (typeof v !== "object" || v === null || !["bootloader", "tee", "snp", "microcode"].every((x) => isByte(t[x])) || Object.keys(t).length !== 4) {
+      if (
+        typeof v !== "object" ||
+        v === null ||
+        !["bootloader", "tee", "snp", "microcode"].every((x) => isByte(t[x])) ||
+        Object.keys(t).length !== 4
+      ) {
         throw policyError("minReportedTcb needs bootloader, tee, snp, microcode (0..255)");
       }
     } else if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
       throw policyError(`${k} must be a non-negative integer`);
     }
   }
-  return o as Policy;
+  return o;
 }
 
 function isByte(v: unknown): boolean {
@@ -153,14 +166,30 @@ export function evaluatePolicy(policy: Policy, s: PolicySubject, customRoots: bo
   for (const k of Object.keys(policy)) {
     const want = KIND_OF[k];
     if (want !== undefined && want !== "any" && want !== s.kind) {
-      f.fail("20.policy", "attest.policy_mismatch", `policy key ${k} is for ${want} evidence, this is ${s.kind}`);
+      f.fail(
+        "20.policy",
+        "attest.policy_mismatch",
+        `policy key ${k} is for ${want} evidence, this is ${s.kind}`,
+      );
     }
   }
   if (customRoots) {
-    if (policy.dangerousAllowCustomRoots === true) f.pass("20.roots", "custom trust roots allowed by policy (dangerousAllowCustomRoots)");
-    else f.fail("20.roots", "attest.custom_root", "evidence checked against caller-supplied roots, not the vendor roots");
+    if (policy.dangerousAllowCustomRoots === true)
+      f.pass("20.roots", "custom trust roots allowed by policy (dangerousAllowCustomRoots)");
+    else
+      f.fail(
+        "20.roots",
+        "attest.custom_root",
+        "evidence checked against caller-supplied roots, not the vendor roots",
+      );
   }
-  const expect = (step: string, name: string, actual: Uint8Array, expected: string | undefined, code: "attest.measurement_mismatch" | "attest.report_data_mismatch" = "attest.measurement_mismatch"): void => {
+  const expect = (
+    step: string,
+    name: string,
+    actual: Uint8Array,
+    expected: string | undefined,
+    code: "attest.measurement_mismatch" | "attest.report_data_mismatch" = "attest.measurement_mismatch",
+  ): void => {
     if (expected === undefined) return;
     const e = name === "reportData" ? padReportData(expected) : fromHex(expected, name);
     if (bytesEqual(actual, e)) f.pass(step, `${name} = ${hex(actual)}`);
@@ -178,7 +207,8 @@ export function evaluatePolicy(policy: Policy, s: PolicySubject, customRoots: bo
   };
   const debugCheck = (debug: boolean): void => {
     if (!debug) f.pass("20.debug", "not a debug TEE");
-    else if (policy.dangerousAllowDebug === true) f.pass("20.debug", "debug TEE allowed by policy (dangerousAllowDebug)");
+    else if (policy.dangerousAllowDebug === true)
+      f.pass("20.debug", "debug TEE allowed by policy (dangerousAllowDebug)");
     else f.fail("20.debug", "attest.debug", "debug TEE: its memory is readable by the host");
   };
 
@@ -195,17 +225,29 @@ export function evaluatePolicy(policy: Policy, s: PolicySubject, customRoots: bo
     const m = policy.minReportedTcb;
     if (m !== undefined) {
       const t = decodeTcb(r.reportedTcb);
-      const ok = t.bootloader >= m.bootloader && t.tee >= m.tee && t.snp >= m.snp && t.microcode >= m.microcode;
+      const ok =
+        t.bootloader >= m.bootloader && t.tee >= m.tee && t.snp >= m.snp && t.microcode >= m.microcode;
       const show = (x: SnpTcb): string => `${x.bootloader}/${x.tee}/${x.snp}/${x.microcode}`;
       if (ok) f.pass("20.reported_tcb", `reported TCB ${show(t)} ≥ ${show(m)}`);
-      else f.fail("20.reported_tcb", "attest.svn_too_low", `reported TCB ${show(t)} below ${show(m)} (bl/tee/snp/ucode)`);
+      else
+        f.fail(
+          "20.reported_tcb",
+          "attest.svn_too_low",
+          `reported TCB ${show(t)} below ${show(m)} (bl/tee/snp/ucode)`,
+        );
     }
     return;
   }
   const accepted = policy.acceptedTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES;
   if (s.tcbStatus === undefined) f.blocked("20.tcb_status", "a TCB status");
-  else if (s.tcbStatus !== "Revoked" && accepted.includes(s.tcbStatus)) f.pass("20.tcb_status", `TCB status ${s.tcbStatus} accepted`);
-  else f.fail("20.tcb_status", "attest.tcb_status", `TCB status ${s.tcbStatus} is not accepted (accepted: ${accepted.join(", ")})`);
+  else if (s.tcbStatus !== "Revoked" && accepted.includes(s.tcbStatus))
+    f.pass("20.tcb_status", `TCB status ${s.tcbStatus} accepted`);
+  else
+    f.fail(
+      "20.tcb_status",
+      "attest.tcb_status",
+      `TCB status ${s.tcbStatus} is not accepted (accepted: ${accepted.join(", ")})`,
+    );
 
   const body = s.quote.body;
   if (body.type === "sgx") {
@@ -220,7 +262,9 @@ export function evaluatePolicy(policy: Policy, s: PolicySubject, customRoots: bo
     const r = body.report;
     debugCheck(((r.tdAttributes[0] ?? 0) & 1) !== 0);
     expect("20.mr_td", "mrTd", r.mrTd, policy.mrTd);
-    policy.rtmrs?.forEach((v, i) => expect(`20.rtmr${i}`, `rtmr${i}`, r.rtmr[i as 0 | 1 | 2 | 3], v ?? undefined));
+    policy.rtmrs?.forEach((v, i) =>
+      expect(`20.rtmr${i}`, `rtmr${i}`, r.rtmr[i as 0 | 1 | 2 | 3], v ?? undefined),
+    );
     expect("20.mr_config_id", "mrConfigId", r.mrConfigId, policy.mrConfigId);
     expect("20.mr_owner", "mrOwner", r.mrOwner, policy.mrOwner);
     expect("20.mr_owner_config", "mrOwnerConfig", r.mrOwnerConfig, policy.mrOwnerConfig);

@@ -85,19 +85,15 @@ let defaults: TrustRoots | undefined;
 export function defaultRoots(): TrustRoots {
   defaults ??= Object.freeze({
     intelSgxRootCa: fromB64(INTEL_SGX_ROOT_CA_DER_BASE64),
-    amdArk: Object.freeze({ Milan: fromB64(AMD_ARK_MILAN_DER_BASE64), Genoa: fromB64(AMD_ARK_GENOA_DER_BASE64) }),
+    amdArk: Object.freeze({
+      Milan: fromB64(AMD_ARK_MILAN_DER_BASE64),
+      Genoa: fromB64(AMD_ARK_GENOA_DER_BASE64),
+    }),
   });
   return defaults;
 }
 
-const cache = new WeakMap<Uint8Array, Cert>();
-
-/** Parsed root certificates are cached per DER buffer: roots are long-lived and parsing is not free. */
+/** A root as a parsed certificate (parsing is cached by content in x509.ts). */
 export function rootCert(der: Uint8Array, what: string): Cert {
-  let c = cache.get(der);
-  if (c === undefined) {
-    c = parseCert(der, what);
-    cache.set(der, c);
-  }
-  return c;
+  return parseCert(der, what);
 }

@@ -38,7 +38,17 @@ export function verifyEvidenceAllowingSim(bytes: Uint8Array, opts: SimVerifyOpti
   const policy = { ...opts.policy, ...(allow ? { dangerousAllowCustomRoots: true } : {}) };
   const v = verifyEvidence(bytes, { ...opts, policy });
   const sim: Finding = allow
-    ? { step: "0.sim", code: "attest.ok", ok: true, detail: "sim evidence allowed by dangerousAllowSim: it proves nothing" }
-    : { step: "0.sim", code: "attest.sim", ok: false, detail: "sim evidence (software only, insecure) is refused" };
+    ? {
+        step: "0.sim",
+        code: "attest.ok",
+        ok: true,
+        detail: "sim evidence allowed by dangerousAllowSim: it proves nothing",
+      }
+    : {
+        step: "0.sim",
+        code: "attest.sim",
+        ok: false,
+        detail: "sim evidence (software only, insecure) is refused",
+      };
   return { ...v, ok: v.ok && allow, findings: [sim, ...v.findings], fields: { ...v.fields, sim: true } };
 }

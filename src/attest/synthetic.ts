@@ -5,7 +5,12 @@
 import { createHash, generateKeyPairSync, randomBytes, sign as cryptoSign } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import * as asn1js from "asn1js";
-import { INTEL_QE_VENDOR_ID, serializeQuote, serializeSgxReportBody, serializeSignedRegion } from "./abi-quote.js";
+import {
+  INTEL_QE_VENDOR_ID,
+  serializeQuote,
+  serializeSgxReportBody,
+  serializeSignedRegion,
+} from "./abi-quote.js";
 import type { Quote, SgxReportBody } from "./abi-quote.js";
 import { fromHex, hex } from "./bytes.js";
 import type { DcapCollateral, TcbStatus } from "./collateral.js";
@@ -31,13 +36,19 @@ function name(cn: string): asn1js.Sequence {
   return new asn1js.Sequence({
     value: [
       new asn1js.Set({
-        value: [new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_CN }), new asn1js.Utf8String({ value: cn })] })],
+        value: [
+          new asn1js.Sequence({
+            value: [new asn1js.ObjectIdentifier({ value: OID_CN }), new asn1js.Utf8String({ value: cn })],
+          }),
+        ],
       }),
     ],
   });
 }
 function asnTime(d: Date): asn1js.AsnType {
-  return d.getUTCFullYear() < 2050 ? new asn1js.UTCTime({ valueDate: d }) : new asn1js.GeneralizedTime({ valueDate: d });
+  return d.getUTCFullYear() < 2050
+    ? new asn1js.UTCTime({ valueDate: d })
+    : new asn1js.GeneralizedTime({ valueDate: d });
 }
 function positiveInt(bytes: Uint8Array): asn1js.Integer {
   const b = (bytes[0] ?? 0) & 0x80 ? Uint8Array.of(0, ...bytes) : bytes;
@@ -75,12 +86,22 @@ export interface CertSpec {
 export function makeCert(s: CertSpec): Uint8Array {
   const spki = asn1js.fromBER(s.publicKey.export({ type: "spki", format: "der" })).result;
   const exts = [
-    ...(s.ca ? [{ oid: OID_BASIC_CONSTRAINTS, value: ber(new asn1js.Sequence({ value: [new asn1js.Boolean({ value: true })] })) }] : []),
+    ...(s.ca
+      ? [
+          {
+            oid: OID_BASIC_CONSTRAINTS,
+            value: ber(new asn1js.Sequence({ value: [new asn1js.Boolean({ value: true })] })),
+          },
+        ]
+      : []),
     ...(s.extensions ?? []),
   ];
   const tbs = new asn1js.Sequence({
     value: [
-      new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: 0 }, value: [new asn1js.Integer({ value: 2 })] }),
+      new asn1js.Constructed({
+        idBlock: { tagClass: 3, tagNumber: 0 },
+        value: [new asn1js.Integer({ value: 2 })],
+      }),
       positiveInt(s.serial),
       new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_ECDSA_SHA256 })] }),
       name(s.issuerCn),
@@ -92,7 +113,13 @@ export function makeCert(s: CertSpec): Uint8Array {
         value: [
           new asn1js.Sequence({
             value: exts.map(
-              (e) => new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: e.oid }), new asn1js.OctetString({ valueHex: e.value })] }),
+              (e) =>
+                new asn1js.Sequence({
+                  value: [
+                    new asn1js.ObjectIdentifier({ value: e.oid }),
+                    new asn1js.OctetString({ valueHex: e.value }),
+                  ],
+                }),
             ),
           }),
         ],
@@ -120,7 +147,13 @@ export function makeCrl(s: CrlSpec): Uint8Array {
     asnTime(s.nextUpdate),
   ];
   if (s.revokedSerials.length > 0) {
-    fields.push(new asn1js.Sequence({ value: s.revokedSerials.map((r) => new asn1js.Sequence({ value: [positiveInt(r), asnTime(s.thisUpdate)] })) }));
+    fields.push(
+      new asn1js.Sequence({
+        value: s.revokedSerials.map(
+          (r) => new asn1js.Sequence({ value: [positiveInt(r), asnTime(s.thisUpdate)] }),
+        ),
+      }),
+    );
   }
   return signed(new asn1js.Sequence({ value: fields }), s.signingKey);
 }
@@ -131,11 +164,22 @@ export function derToPem(der: Uint8Array): string {
 }
 
 /** The SGX extension of a PCK certificate ([S4]). */
-export function makePckExtension(p: { tcbComponents: readonly number[]; pceSvn: number; cpuSvn: Uint8Array; pceId: string; fmspc: string }): Uint8Array {
-  const o = (suffix: string): asn1js.ObjectIdentifier => new asn1js.ObjectIdentifier({ value: `${OID_SGX_EXTENSION}.${suffix}` });
-  const kv = (suffix: string, v: asn1js.AsnType): asn1js.Sequence => new asn1js.Sequence({ value: [o(suffix), v] });
+export function makePckExtension(p: {
+  tcbComponents: readonly number[];
+  pceSvn: number;
+  cpuSvn: Uint8Array;
+  pceId: string;
+  fmspc: string;
+}): Uint8Array {
+  const o = (suffix: string): asn1js.ObjectIdentifier =>
+    new asn1js.ObjectIdentifier({ value: `${OID_SGX_EXTENSION}.${suffix}` });
+  const kv = (suffix: string, v: asn1js.AsnType): asn1js.Sequence =>
+    new asn1js.Sequence({ value: [o(suffix), v] });
   const tcb = p.tcbComponents.map((svn, i) => kv(`2.${i + 1}`, new asn1js.Integer({ value: svn })));
-  tcb.push(kv("2.17", new asn1js.Integer({ value: p.pceSvn })), kv("2.18", new asn1js.OctetString({ valueHex: p.cpuSvn })));
+  tcb.push(
+    kv("2.17", new asn1js.Integer({ value: p.pceSvn })),
+    kv("2.18", new asn1js.OctetString({ valueHex: p.cpuSvn })),
+  );
   return ber(
     new asn1js.Sequence({
       value: [
@@ -190,8 +234,26 @@ export class SyntheticSgxPlatform {
     const ROOT = "Twine Synthetic SGX Root CA";
     const CA = "Twine Synthetic SGX PCK Processor CA";
     const serial = (): Uint8Array => new Uint8Array(randomBytes(16));
-    this.rootDer = makeCert({ subjectCn: ROOT, issuerCn: ROOT, publicKey: root.publicKey, signingKey: root.privateKey, serial: serial(), notBefore: certFrom, notAfter: certTo, ca: true });
-    const caDer = makeCert({ subjectCn: CA, issuerCn: ROOT, publicKey: ca.publicKey, signingKey: root.privateKey, serial: serial(), notBefore: certFrom, notAfter: certTo, ca: true });
+    this.rootDer = makeCert({
+      subjectCn: ROOT,
+      issuerCn: ROOT,
+      publicKey: root.publicKey,
+      signingKey: root.privateKey,
+      serial: serial(),
+      notBefore: certFrom,
+      notAfter: certTo,
+      ca: true,
+    });
+    const caDer = makeCert({
+      subjectCn: CA,
+      issuerCn: ROOT,
+      publicKey: ca.publicKey,
+      signingKey: root.privateKey,
+      serial: serial(),
+      notBefore: certFrom,
+      notAfter: certTo,
+      ca: true,
+    });
     const leafSerial = serial();
     this.pckLeafDer = makeCert({
       subjectCn: "Twine Synthetic SGX PCK Certificate",
@@ -202,9 +264,29 @@ export class SyntheticSgxPlatform {
       notBefore: opts.pckLeafValidity?.notBefore ?? certFrom,
       notAfter: opts.pckLeafValidity?.notAfter ?? certTo,
       ca: false,
-      extensions: [{ oid: OID_SGX_EXTENSION, value: makePckExtension({ tcbComponents: PCK_TCB, pceSvn: 13, cpuSvn: new Uint8Array(16), pceId: "0000", fmspc: FMSPC }) }],
+      extensions: [
+        {
+          oid: OID_SGX_EXTENSION,
+          value: makePckExtension({
+            tcbComponents: PCK_TCB,
+            pceSvn: 13,
+            cpuSvn: new Uint8Array(16),
+            pceId: "0000",
+            fmspc: FMSPC,
+          }),
+        },
+      ],
     });
-    const tcbDer = makeCert({ subjectCn: "Twine Synthetic SGX TCB Signing", issuerCn: ROOT, publicKey: tcbSigner.publicKey, signingKey: root.privateKey, serial: serial(), notBefore: certFrom, notAfter: certTo, ca: false });
+    const tcbDer = makeCert({
+      subjectCn: "Twine Synthetic SGX TCB Signing",
+      issuerCn: ROOT,
+      publicKey: tcbSigner.publicKey,
+      signingKey: root.privateKey,
+      serial: serial(),
+      notBefore: certFrom,
+      notAfter: certTo,
+      ca: false,
+    });
     this.pckChainPem = derToPem(this.pckLeafDer) + derToPem(caDer) + derToPem(this.rootDer);
     const qeMrSigner = new Uint8Array(randomBytes(32));
     this.qeReport = {
@@ -230,7 +312,9 @@ export class SyntheticSgxPlatform {
           tcb: { sgxtcbcomponents: PCK_TCB.map((svn) => ({ svn })), pcesvn: 13 },
           tcbDate: iso(colFrom),
           tcbStatus: opts.tcbStatus ?? "UpToDate",
-          ...(opts.tcbStatus !== undefined && opts.tcbStatus !== "UpToDate" ? { advisoryIDs: ["TWINE-SA-00001"] } : {}),
+          ...(opts.tcbStatus !== undefined && opts.tcbStatus !== "UpToDate"
+            ? { advisoryIDs: ["TWINE-SA-00001"] }
+            : {}),
         },
       ],
     });
@@ -249,11 +333,28 @@ export class SyntheticSgxPlatform {
       tcbLevels: [{ tcb: { isvsvn: 8 }, tcbDate: iso(colFrom), tcbStatus: "UpToDate" }],
     });
     const p1363 = (text: string): Uint8Array =>
-      new Uint8Array(cryptoSign("sha256", Buffer.from(text, "utf8"), { key: tcbSigner.privateKey, dsaEncoding: "ieee-p1363" }));
+      new Uint8Array(
+        cryptoSign("sha256", Buffer.from(text, "utf8"), {
+          key: tcbSigner.privateKey,
+          dsaEncoding: "ieee-p1363",
+        }),
+      );
     this.collateral = {
       pckCrlIssuerChain: derToPem(caDer) + derToPem(this.rootDer),
-      rootCaCrl: makeCrl({ issuerCn: ROOT, signingKey: root.privateKey, thisUpdate: colFrom, nextUpdate: colTo, revokedSerials: [] }),
-      pckCrl: makeCrl({ issuerCn: CA, signingKey: ca.privateKey, thisUpdate: colFrom, nextUpdate: colTo, revokedSerials: opts.revokePckLeaf === true ? [leafSerial] : [] }),
+      rootCaCrl: makeCrl({
+        issuerCn: ROOT,
+        signingKey: root.privateKey,
+        thisUpdate: colFrom,
+        nextUpdate: colTo,
+        revokedSerials: [],
+      }),
+      pckCrl: makeCrl({
+        issuerCn: CA,
+        signingKey: ca.privateKey,
+        thisUpdate: colFrom,
+        nextUpdate: colTo,
+        revokedSerials: opts.revokePckLeaf === true ? [leafSerial] : [],
+      }),
       tcbInfoIssuerChain: derToPem(tcbDer) + derToPem(this.rootDer),
       tcbInfo,
       tcbInfoSignature: p1363(tcbInfo),
@@ -265,18 +366,35 @@ export class SyntheticSgxPlatform {
 
   /** The quote as a structure (for tests that change a field and re-sign), signed. */
   quoteStruct(body: Partial<SgxReportBody> = {}): Quote {
-    const header = { version: 3, attKeyType: 2, teeType: 0, qeSvn: 10, pceSvn: 13, qeVendorId: fromHex(INTEL_QE_VENDOR_ID, "qe vendor"), userData: new Uint8Array(20) };
-    const report: SgxReportBody = { ...emptySgxReportBody(), attributes: fromHex("05000000000000000700000000000000", "attributes"), ...body };
+    const header = {
+      version: 3,
+      attKeyType: 2,
+      teeType: 0,
+      qeSvn: 10,
+      pceSvn: 13,
+      qeVendorId: fromHex(INTEL_QE_VENDOR_ID, "qe vendor"),
+      userData: new Uint8Array(20),
+    };
+    const report: SgxReportBody = {
+      ...emptySgxReportBody(),
+      attributes: fromHex("05000000000000000700000000000000", "attributes"),
+      ...body,
+    };
     const signedRegion = serializeSignedRegion({ header, body: { type: "sgx", report } });
     return {
       header,
       body: { type: "sgx", report },
       signatureData: {
-        signature: new Uint8Array(cryptoSign("sha256", signedRegion, { key: this.attestKey.privateKey, dsaEncoding: "ieee-p1363" })),
+        signature: new Uint8Array(
+          cryptoSign("sha256", signedRegion, { key: this.attestKey.privateKey, dsaEncoding: "ieee-p1363" }),
+        ),
         attestKey: rawP256(this.attestKey.publicKey),
         qeReport: this.qeReport,
         qeReportSignature: new Uint8Array(
-          cryptoSign("sha256", serializeSgxReportBody(this.qeReport), { key: this.pckKey.privateKey, dsaEncoding: "ieee-p1363" }),
+          cryptoSign("sha256", serializeSgxReportBody(this.qeReport), {
+            key: this.pckKey.privateKey,
+            dsaEncoding: "ieee-p1363",
+          }),
         ),
         qeAuthData: this.qeAuthData,
         pckChainPem: new Uint8Array(Buffer.from(this.pckChainPem, "latin1")),
@@ -310,7 +428,9 @@ export function emptySgxReportBody(): SgxReportBody {
 
 function rawP256(pub: KeyObject): Uint8Array {
   const jwk = pub.export({ format: "jwk" });
-  return new Uint8Array(Buffer.concat([Buffer.from(jwk.x ?? "", "base64url"), Buffer.from(jwk.y ?? "", "base64url")]));
+  return new Uint8Array(
+    Buffer.concat([Buffer.from(jwk.x ?? "", "base64url"), Buffer.from(jwk.y ?? "", "base64url")]),
+  );
 }
 
 function reportDataFor(attestKey: KeyObject, authData: Uint8Array): Uint8Array {

@@ -3,7 +3,11 @@
 import type { IdentityLevel, TcbLevel, TcbStatus } from "./collateral.js";
 
 /** The first level (levels are ordered highest first) whose every SGX SVN and PCESVN the platform meets. */
-export function matchSgxLevel(levels: readonly TcbLevel[], comps: readonly number[], pceSvn: number): TcbLevel | undefined {
+export function matchSgxLevel(
+  levels: readonly TcbLevel[],
+  comps: readonly number[],
+  pceSvn: number,
+): TcbLevel | undefined {
   return levels.find((l) => l.pceSvn <= pceSvn && l.sgxComponents.every((svn, i) => svn <= (comps[i] ?? -1)));
 }
 
@@ -31,7 +35,10 @@ export function matchTdxLevel(
 }
 
 /** The first identity level (highest isvsvn first) that `isvsvn` meets. */
-export function matchIdentityLevel(levels: readonly IdentityLevel[], isvsvn: number): IdentityLevel | undefined {
+export function matchIdentityLevel(
+  levels: readonly IdentityLevel[],
+  isvsvn: number,
+): IdentityLevel | undefined {
   return [...levels].sort((a, b) => b.isvsvn - a.isvsvn).find((l) => isvsvn >= l.isvsvn);
 }
 

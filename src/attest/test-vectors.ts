@@ -24,10 +24,18 @@ export interface DcapVector {
 }
 
 export function sgxVector(): DcapVector {
-  return { quote: fixture("sgx/sgx_quote"), collateral: parseDcapCollateral(fixture("sgx/sgx_quote_collateral.json")), now: NOW };
+  return {
+    quote: fixture("sgx/sgx_quote"),
+    collateral: parseDcapCollateral(fixture("sgx/sgx_quote_collateral.json")),
+    now: NOW,
+  };
 }
 export function tdxVector(): DcapVector {
-  return { quote: fixture("tdx/tdx_quote"), collateral: parseDcapCollateral(fixture("tdx/tdx_quote_collateral.json")), now: NOW };
+  return {
+    quote: fixture("tdx/tdx_quote"),
+    collateral: parseDcapCollateral(fixture("tdx/tdx_quote_collateral.json")),
+    now: NOW,
+  };
 }
 export function tdxOutdatedVector(): DcapVector {
   return {
@@ -45,9 +53,21 @@ export interface SnpVector {
 
 export const SNP_VECTORS = {
   milan: ["snp/attestation.bin", "snp/vcek.der", "snp/ask_ark_milan.pem"],
-  genoaAzure: ["snp/genoa-azure/evidence-genoa.snp-report.bin", "snp/genoa-azure/vcek-genoa.pem", "snp/ask_ark_genoa.pem"],
-  vlekAws: ["snp/vlek-aws/test-vlek-report.bin", "snp/vlek-aws/test-vlek.der", "snp/vlek-aws/milan_ask_ark_asvk.pem"],
-  milanIdBlock: ["snp/milan-idblock/test-report.bin", "snp/milan-idblock/test-vcek.der", "snp/ask_ark_milan.pem"],
+  genoaAzure: [
+    "snp/genoa-azure/evidence-genoa.snp-report.bin",
+    "snp/genoa-azure/vcek-genoa.pem",
+    "snp/ask_ark_genoa.pem",
+  ],
+  vlekAws: [
+    "snp/vlek-aws/test-vlek-report.bin",
+    "snp/vlek-aws/test-vlek.der",
+    "snp/vlek-aws/milan_ask_ark_asvk.pem",
+  ],
+  milanIdBlock: [
+    "snp/milan-idblock/test-report.bin",
+    "snp/milan-idblock/test-vcek.der",
+    "snp/ask_ark_milan.pem",
+  ],
 } as const;
 
 export function snpVector(name: keyof typeof SNP_VECTORS): SnpVector {

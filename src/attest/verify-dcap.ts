@@ -29,7 +29,10 @@ export function p256Key(xy: Uint8Array): KeyObject {
   if (xy.length !== 64) throw new TwineError("attest.format", "attestation key is not 64 bytes");
   const b64 = (b: Uint8Array): string => Buffer.from(b).toString("base64url");
   try {
-    return createPublicKey({ key: { kty: "EC", crv: "P-256", x: b64(xy.subarray(0, 32)), y: b64(xy.subarray(32)) }, format: "jwk" });
+    return createPublicKey({
+      key: { kty: "EC", crv: "P-256", x: b64(xy.subarray(0, 32)), y: b64(xy.subarray(32)) },
+      format: "jwk",
+    });
   } catch (e) {
     throw new TwineError("attest.sig_invalid", "attestation key is not a P-256 point", { cause: e });
   }
@@ -59,7 +62,10 @@ function revokedBy(certs: readonly Cert[], crl: Crl | undefined, what: string): 
   for (const c of certs) {
     if (bytesEqual(c.issuerDer, c.subjectDer)) continue;
     if (bytesEqual(c.issuerDer, crl.issuerDer) && crl.revoked.has(c.serial)) {
-      out.push({ code: "attest.cert_revoked", detail: `${what}: "${c.subjectCn}" serial ${c.serial} is revoked` });
+      out.push({
+        code: "attest.cert_revoked",
+        detail: `${what}: "${c.subjectCn}" serial ${c.serial} is revoked`,
+      });
     }
   }
   return out;
@@ -104,9 +110,15 @@ export function tdFields(b: TdReportBody): Fields {
 }
 
 function signedJsonIssues(what: string, text: string, sig: Uint8Array, signer: Cert | undefined): Issue[] {
-  if (signer === undefined) return [{ code: "attest.not_evaluated", detail: `${what}: no signing certificate` }];
+  if (signer === undefined)
+    return [{ code: "attest.not_evaluated", detail: `${what}: no signing certificate` }];
   if (!verifyP1363("sha256", Buffer.from(text, "utf8"), signer.publicKey, sig)) {
-    return [{ code: "attest.collateral_signature", detail: `${what}: signature by "${signer.subjectCn}" does not verify` }];
+    return [
+      {
+        code: "attest.collateral_signature",
+        detail: `${what}: signature by "${signer.subjectCn}" does not verify`,
+      },
+    ];
   }
   return [];
 }
@@ -143,10 +155,16 @@ export function verifyDcap(
   };
   const headerIssues: Issue[] = [];
   if (hex(h.qeVendorId) !== INTEL_QE_VENDOR_ID) {
-    headerIssues.push({ code: "attest.qe_vendor", detail: `QE vendor id ${hex(h.qeVendorId)} is not Intel's` });
+    headerIssues.push({
+      code: "attest.qe_vendor",
+      detail: `QE vendor id ${hex(h.qeVendorId)} is not Intel's`,
+    });
   }
   if (expectKind !== undefined && expectKind !== kind) {
-    headerIssues.push({ code: "attest.kind", detail: `expected ${expectKind} evidence, got a ${kind} quote` });
+    headerIssues.push({
+      code: "attest.kind",
+      detail: `expected ${expectKind} evidence, got a ${kind} quote`,
+    });
   }
   f.check("1.header", `quote v${h.version}, ${kind}, ECDSA P-256, Intel QE`, headerIssues);
 
@@ -154,11 +172,17 @@ export function verifyDcap(
   const root = f.run("2.root", () => rootCert(rootDer, "root CA"));
   const rootCrl = f.run("2.root_crl", () => parseCrl(collateral.rootCaCrl, "root CA CRL"));
   if (root !== undefined && rootCrl !== undefined) {
-    f.check("2.root_crl", "root CA CRL signed by the root and current", checkCrl(rootCrl, root, now, "root CA CRL"));
+    f.check(
+      "2.root_crl",
+      "root CA CRL signed by the root and current",
+      checkCrl(rootCrl, root, now, "root CA CRL"),
+    );
   }
 
   // 3. PCK CRL, signed by the PCK CA in its issuer chain.
-  const pckCrlChain = f.run("3.pck_crl", () => parseCertChain(collateral.pckCrlIssuerChain, "PCK CRL issuer chain"));
+  const pckCrlChain = f.run("3.pck_crl", () =>
+    parseCertChain(collateral.pckCrlIssuerChain, "PCK CRL issuer chain"),
+  );
   const pckCrl = f.run("3.pck_crl", () => parseCrl(collateral.pckCrl, "PCK CRL"));
   if (root !== undefined && pckCrlChain !== undefined && pckCrl !== undefined) {
     f.check("3.pck_crl", `PCK CRL (${pckCrl.revoked.size} entries) signed and current`, [
@@ -177,7 +201,10 @@ export function verifyDcap(
   if (pckChain !== undefined && leaf !== undefined && root !== undefined) {
     const found: Issue[] = [];
     if (!leaf.subjectCn.includes("SGX PCK Certificate")) {
-      found.push({ code: "attest.cert_chain", detail: `leaf "${leaf.subjectCn}" is not an SGX PCK certificate` });
+      found.push({
+        code: "attest.cert_chain",
+        detail: `leaf "${leaf.subjectCn}" is not an SGX PCK certificate`,
+      });
     }
     found.push(...checkChain(pckChain, root, now, "PCK chain"));
     found.push(...revokedBy(pckChain.slice(1), rootCrl, "PCK chain"));
@@ -187,7 +214,11 @@ export function verifyDcap(
     } else {
       found.push({ code: "attest.not_evaluated", detail: "PCK leaf revocation: no PCK CRL" });
     }
-    f.check("4.pck_chain", `"${leaf.subjectCn}" ← "${pckChain[1]?.subjectCn ?? "?"}" ← root, not revoked`, found);
+    f.check(
+      "4.pck_chain",
+      `"${leaf.subjectCn}" ← "${pckChain[1]?.subjectCn ?? "?"}" ← root, not revoked`,
+      found,
+    );
     pck = f.run("4.pck_chain", () => parsePckExtension(leaf));
     if (pck !== undefined) {
       Object.assign(out.fields, {
@@ -203,7 +234,9 @@ export function verifyDcap(
 
   // 5. TCB Info: signing chain, signature over the exact text, window, identity.
   let tcbInfo: TcbInfo | undefined;
-  const tcbChain = f.run("5.tcb_info", () => parseCertChain(collateral.tcbInfoIssuerChain, "TCB info issuer chain"));
+  const tcbChain = f.run("5.tcb_info", () =>
+    parseCertChain(collateral.tcbInfoIssuerChain, "TCB info issuer chain"),
+  );
   if (tcbChain !== undefined && root !== undefined) {
     tcbInfo = f.run("5.tcb_info", () => parseTcbInfo(collateral.tcbInfo));
     const found = [
@@ -215,7 +248,10 @@ export function verifyDcap(
       found.push(...inWindow("TCB info", tcbInfo.issueDate, tcbInfo.nextUpdate, now));
       const wantId = kind === "sgx" ? "SGX" : "TDX";
       if (tcbInfo.id !== wantId || (kind === "tdx" && tcbInfo.version < 3)) {
-        found.push({ code: "attest.collateral_mismatch", detail: `TCB info ${tcbInfo.id} v${tcbInfo.version} for a ${kind} quote` });
+        found.push({
+          code: "attest.collateral_mismatch",
+          detail: `TCB info ${tcbInfo.id} v${tcbInfo.version} for a ${kind} quote`,
+        });
       }
       if (pck !== undefined && (tcbInfo.fmspc !== pck.fmspc || tcbInfo.pceId !== pck.pceId)) {
         found.push({
@@ -223,7 +259,11 @@ export function verifyDcap(
           detail: `TCB info FMSPC ${tcbInfo.fmspc}/PCE-ID ${tcbInfo.pceId}, PCK has ${pck.fmspc}/${pck.pceId}`,
         });
       }
-      f.check("5.tcb_info", `TCB info ${tcbInfo.id} v${tcbInfo.version} FMSPC ${tcbInfo.fmspc}, signed, current`, found);
+      f.check(
+        "5.tcb_info",
+        `TCB info ${tcbInfo.id} v${tcbInfo.version} FMSPC ${tcbInfo.fmspc}, signed, current`,
+        found,
+      );
     } else {
       for (const i of found) f.fail("5.tcb_info", i.code, i.detail);
     }
@@ -233,7 +273,9 @@ export function verifyDcap(
 
   // 6. QE Identity: same checks; id QE (SGX) or TD_QE (TDX).
   let qeId: QeIdentity | undefined;
-  const qeChain = f.run("6.qe_identity", () => parseCertChain(collateral.qeIdentityIssuerChain, "QE identity issuer chain"));
+  const qeChain = f.run("6.qe_identity", () =>
+    parseCertChain(collateral.qeIdentityIssuerChain, "QE identity issuer chain"),
+  );
   if (qeChain !== undefined && root !== undefined) {
     qeId = f.run("6.qe_identity", () => parseQeIdentity(collateral.qeIdentity));
     const found = [
@@ -244,7 +286,11 @@ export function verifyDcap(
     if (qeId !== undefined) {
       found.push(...inWindow("QE identity", qeId.issueDate, qeId.nextUpdate, now));
       const wantId = kind === "sgx" ? "QE" : "TD_QE";
-      if (qeId.id !== wantId) found.push({ code: "attest.collateral_mismatch", detail: `QE identity ${qeId.id} for a ${kind} quote` });
+      if (qeId.id !== wantId)
+        found.push({
+          code: "attest.collateral_mismatch",
+          detail: `QE identity ${qeId.id} for a ${kind} quote`,
+        });
       f.check("6.qe_identity", `QE identity ${qeId.id}, signed, current`, found);
     } else {
       for (const i of found) f.fail("6.qe_identity", i.code, i.detail);
@@ -257,7 +303,13 @@ export function verifyDcap(
   const sd = quote.signatureData;
   if (leaf !== undefined) {
     const ok = verifyP1363("sha256", quote.qeReportRaw, leaf.publicKey, sd.qeReportSignature);
-    f.check("7.qe_report_signature", "QE report signed by the PCK key", ok ? [] : [{ code: "attest.qe_sig_invalid", detail: "QE report signature does not verify with the PCK key" }]);
+    f.check(
+      "7.qe_report_signature",
+      "QE report signed by the PCK key",
+      ok
+        ? []
+        : [{ code: "attest.qe_sig_invalid", detail: "QE report signature does not verify with the PCK key" }],
+    );
   } else {
     f.blocked("7.qe_report_signature", "the PCK leaf certificate");
   }
@@ -279,27 +331,39 @@ export function verifyDcap(
   if (qeId !== undefined) {
     const r = sd.qeReport;
     const found: Issue[] = [];
-    if (!bytesEqual(r.mrSigner, qeId.mrsigner)) found.push({ code: "attest.qe_identity_mismatch", detail: `QE MRSIGNER ${hex(r.mrSigner)}` });
-    if (r.isvProdId !== qeId.isvprodid) found.push({ code: "attest.qe_identity_mismatch", detail: `QE ISVPRODID ${r.isvProdId}` });
-    if (((r.miscSelect & qeId.miscselectMask) >>> 0) !== ((qeId.miscselect & qeId.miscselectMask) >>> 0)) {
+    if (!bytesEqual(r.mrSigner, qeId.mrsigner))
+      found.push({ code: "attest.qe_identity_mismatch", detail: `QE MRSIGNER ${hex(r.mrSigner)}` });
+    if (r.isvProdId !== qeId.isvprodid)
+      found.push({ code: "attest.qe_identity_mismatch", detail: `QE ISVPRODID ${r.isvProdId}` });
+    if ((r.miscSelect & qeId.miscselectMask) >>> 0 !== (qeId.miscselect & qeId.miscselectMask) >>> 0) {
       found.push({ code: "attest.qe_identity_mismatch", detail: "QE MISCSELECT does not match" });
     }
     for (let i = 0; i < 16; i++) {
-      if (((r.attributes[i] ?? 0) & qeId.attributesMask[i]!) !== (qeId.attributes[i]! & qeId.attributesMask[i]!)) {
+      if (
+        ((r.attributes[i] ?? 0) & qeId.attributesMask[i]!) !==
+        (qeId.attributes[i]! & qeId.attributesMask[i]!)
+      ) {
         found.push({ code: "attest.qe_identity_mismatch", detail: "QE ATTRIBUTES do not match" });
         break;
       }
     }
     const level = matchIdentityLevel(qeId.tcbLevels, r.isvSvn);
     if (level === undefined) {
-      found.push({ code: "attest.tcb_not_supported", detail: `QE ISVSVN ${r.isvSvn} below every QE identity level` });
+      found.push({
+        code: "attest.tcb_not_supported",
+        detail: `QE ISVSVN ${r.isvSvn} below every QE identity level`,
+      });
     } else {
       qeStatus = level.tcbStatus;
       qeAdvisories.push(...level.advisoryIds);
     }
     out.fields.qeIsvSvn = r.isvSvn;
     if (qeStatus !== undefined) out.fields.qeTcbStatus = qeStatus;
-    f.check("9.qe_identity_match", `QE matches its identity; QE ISVSVN ${r.isvSvn}: ${qeStatus ?? "?"}`, found);
+    f.check(
+      "9.qe_identity_match",
+      `QE matches its identity; QE ISVSVN ${r.isvSvn}: ${qeStatus ?? "?"}`,
+      found,
+    );
   } else {
     f.blocked("9.qe_identity_match", "a valid QE identity");
   }
@@ -308,7 +372,11 @@ export function verifyDcap(
   const key = f.run("10.quote_signature", () => p256Key(sd.attestKey));
   if (key !== undefined) {
     const ok = verifyP1363("sha256", quote.signedRegion, key, sd.signature);
-    f.check("10.quote_signature", `quote (${quote.signedRegion.length} signed bytes) signed by the attestation key`, ok ? [] : [{ code: "attest.sig_invalid", detail: "quote signature does not verify" }]);
+    f.check(
+      "10.quote_signature",
+      `quote (${quote.signedRegion.length} signed bytes) signed by the attestation key`,
+      ok ? [] : [{ code: "attest.sig_invalid", detail: "quote signature does not verify" }],
+    );
   }
 
   // 11. Platform TCB level (and for TDX the module identity).
@@ -319,7 +387,10 @@ export function verifyDcap(
     if (quote.body.type === "sgx") {
       const level = matchSgxLevel(tcbInfo.tcbLevels, pck.tcbComponents, pck.pceSvn);
       if (level === undefined) {
-        found.push({ code: "attest.tcb_not_supported", detail: "no TCB level matches the PCK certificate's SVNs" });
+        found.push({
+          code: "attest.tcb_not_supported",
+          detail: "no TCB level matches the PCK certificate's SVNs",
+        });
       } else {
         platform = level.tcbStatus;
         advisories.push(...level.advisoryIds);
@@ -331,7 +402,9 @@ export function verifyDcap(
       if (m.level === undefined) {
         found.push({
           code: "attest.tcb_not_supported",
-          detail: m.sgxMatched ? "no TDX TCB level matches TEE_TCB_SVN" : "no TCB level matches the PCK certificate's SVNs",
+          detail: m.sgxMatched
+            ? "no TDX TCB level matches TEE_TCB_SVN"
+            : "no TCB level matches the PCK certificate's SVNs",
         });
       } else {
         platform = m.level.tcbStatus;
@@ -339,7 +412,8 @@ export function verifyDcap(
         out.fields.tcbDate = m.level.tcbDate;
       }
       const moduleStatus = checkTdxModule(tcbInfo, td, found, advisories);
-      if (platform !== undefined && moduleStatus !== undefined) platform = convergeStatus(platform, moduleStatus);
+      if (platform !== undefined && moduleStatus !== undefined)
+        platform = convergeStatus(platform, moduleStatus);
       if (moduleStatus === undefined) platform = undefined;
     }
     if (platform !== undefined) out.fields.platformTcbStatus = platform;
@@ -354,7 +428,11 @@ export function verifyDcap(
     out.tcbStatus = status;
     out.advisoryIds = [...new Set([...advisories, ...qeAdvisories])].sort();
     const adv = out.advisoryIds.length > 0 ? ` (${out.advisoryIds.join(", ")})` : "";
-    f.check("12.tcb_status", `TCB status ${status}${adv}`, status === "Revoked" ? [{ code: "attest.tcb_revoked", detail: "TCB status Revoked" }] : []);
+    f.check(
+      "12.tcb_status",
+      `TCB status ${status}${adv}`,
+      status === "Revoked" ? [{ code: "attest.tcb_revoked", detail: "TCB status Revoked" }] : [],
+    );
   } else {
     f.blocked("12.tcb_status", "platform and QE TCB statuses");
   }
@@ -362,23 +440,35 @@ export function verifyDcap(
 }
 
 /** TDX module identity ([S3] TdxModuleCheck): MRSIGNERSEAM, SEAMATTRIBUTES, module TCB level. */
-function checkTdxModule(info: TcbInfo, td: TdReportBody, found: Issue[], advisories: string[]): TcbStatus | undefined {
+function checkTdxModule(
+  info: TcbInfo,
+  td: TdReportBody,
+  found: Issue[],
+  advisories: string[],
+): TcbStatus | undefined {
   const major = td.teeTcbSvn[1] ?? 0;
   const moduleId = `TDX_${major.toString(16).toUpperCase().padStart(2, "0")}`;
   const identity = major > 0 ? info.tdxModuleIdentities?.find((m) => m.id === moduleId) : undefined;
   const base = identity ?? info.tdxModule;
   if (base === undefined || (major > 0 && identity === undefined)) {
-    found.push({ code: "attest.tdx_module_mismatch", detail: `TCB info has no TDX module identity ${moduleId}` });
+    found.push({
+      code: "attest.tdx_module_mismatch",
+      detail: `TCB info has no TDX module identity ${moduleId}`,
+    });
     return undefined;
   }
-  if (!bytesEqual(td.mrSignerSeam, base.mrsigner)) found.push({ code: "attest.tdx_module_mismatch", detail: "MRSIGNERSEAM does not match" });
+  if (!bytesEqual(td.mrSignerSeam, base.mrsigner))
+    found.push({ code: "attest.tdx_module_mismatch", detail: "MRSIGNERSEAM does not match" });
   if (!isZero(td.seamAttributes) || !bytesEqual(td.seamAttributes, base.attributes)) {
     found.push({ code: "attest.tdx_module_mismatch", detail: "SEAMATTRIBUTES are not the module's (zero)" });
   }
   if (identity === undefined) return "UpToDate";
   const level = matchIdentityLevel(identity.tcbLevels, td.teeTcbSvn[0] ?? 0);
   if (level === undefined) {
-    found.push({ code: "attest.tcb_not_supported", detail: `TDX module SVN ${td.teeTcbSvn[0] ?? 0} below every ${moduleId} level` });
+    found.push({
+      code: "attest.tcb_not_supported",
+      detail: `TDX module SVN ${td.teeTcbSvn[0] ?? 0} below every ${moduleId} level`,
+    });
     return undefined;
   }
   advisories.push(...level.advisoryIds);

@@ -14,7 +14,9 @@ import { SyntheticSgxPlatform, derToPem, makeCert, p256KeyPair } from "./synthet
 import { fixture, sgxVector } from "./test-vectors.js";
 import { pemToDers } from "./x509.js";
 
-const ACCEPT_REAL: Policy = { acceptedTcbStatuses: ["UpToDate", "SWHardeningNeeded", "ConfigurationAndSWHardeningNeeded"] };
+const ACCEPT_REAL: Policy = {
+  acceptedTcbStatuses: ["UpToDate", "SWHardeningNeeded", "ConfigurationAndSWHardeningNeeded"],
+};
 
 function failed(v: Verdict): string[] {
   return v.findings.filter((f) => !f.ok).map((f) => `${f.step} ${f.code}`);
@@ -22,7 +24,12 @@ function failed(v: Verdict): string[] {
 function failedCodes(v: Verdict): Set<string> {
   return new Set(v.findings.filter((f) => !f.ok).map((f) => f.code));
 }
-function verifySgx(quote: Uint8Array, collateral: DcapCollateral, now: Date, policy: Policy = ACCEPT_REAL): Verdict {
+function verifySgx(
+  quote: Uint8Array,
+  collateral: DcapCollateral,
+  now: Date,
+  policy: Policy = ACCEPT_REAL,
+): Verdict {
   return verifyEvidence(quote, { collateral, now, policy });
 }
 function flip(b: Uint8Array, at: number): Uint8Array {
@@ -31,7 +38,7 @@ function flip(b: Uint8Array, at: number): Uint8Array {
   return c;
 }
 
-test("real SGX quote verifies at NOW: ConfigurationAndSWHardeningNeeded, INTEL-SA-00289 and -00615", () => {
+void test("real SGX quote verifies at NOW: ConfigurationAndSWHardeningNeeded, INTEL-SA-00289 and -00615", () => {
   const { quote, collateral, now } = sgxVector();
   const v = verifySgx(quote, collateral, now, {
     ...ACCEPT_REAL,
@@ -51,13 +58,29 @@ test("real SGX quote verifies at NOW: ConfigurationAndSWHardeningNeeded, INTEL-S
   assert.equal(v.fields.pckTcbComponents, "11,11,2,2,255,1,0,0,0,0,0,0,0,0,0,0");
   assert.equal(v.fields.qeTcbStatus, "UpToDate");
   assert.equal(v.fields.tcbDate, "2024-03-13T00:00:00Z");
-  for (const step of ["1.header", "2.root_crl", "3.pck_crl", "4.pck_chain", "5.tcb_info", "6.qe_identity", "7.qe_report_signature", "8.qe_report_data", "9.qe_identity_match", "10.quote_signature", "11.tcb_level", "12.tcb_status"]) {
-    assert.ok(v.findings.some((f) => f.step === step && f.ok), step);
+  for (const step of [
+    "1.header",
+    "2.root_crl",
+    "3.pck_crl",
+    "4.pck_chain",
+    "5.tcb_info",
+    "6.qe_identity",
+    "7.qe_report_signature",
+    "8.qe_report_data",
+    "9.qe_identity_match",
+    "10.quote_signature",
+    "11.tcb_level",
+    "12.tcb_status",
+  ]) {
+    assert.ok(
+      v.findings.some((f) => f.step === step && f.ok),
+      step,
+    );
   }
   assert.equal(verdictError(v), undefined);
 });
 
-test("the default policy refuses the real SGX quote's TCB status, and says only that", () => {
+void test("the default policy refuses the real SGX quote's TCB status, and says only that", () => {
   const { quote, collateral, now } = sgxVector();
   const v = verifyEvidence(quote, { collateral, now });
   assert.equal(v.ok, false);
@@ -65,7 +88,7 @@ test("the default policy refuses the real SGX quote's TCB status, and says only 
   assert.equal(verdictError(v)?.code, "attest.tcb_status");
 });
 
-test("a byte flipped in each signed region of the real SGX quote is caught", () => {
+void test("a byte flipped in each signed region of the real SGX quote is caught", () => {
   const { quote, collateral, now } = sgxVector();
   const sig = 436; // signature data after the 432 signed bytes and its u32 length
   const cases: [string, number, string][] = [
@@ -95,10 +118,13 @@ function withChainCertFlipped(quote: Uint8Array, index: number, at: (der: Uint8A
   der[at(der)]! ^= 0x01;
   ders[index] = der;
   const pem = ders.map(derToPem).join("");
-  return serializeQuote({ ...q, signatureData: { ...q.signatureData, pckChainPem: new Uint8Array(Buffer.from(pem)) } });
+  return serializeQuote({
+    ...q,
+    signatureData: { ...q.signatureData, pckChainPem: new Uint8Array(Buffer.from(pem)) },
+  });
 }
 
-test("a byte flipped in the PCK certificate chain is caught", () => {
+void test("a byte flipped in the PCK certificate chain is caught", () => {
   const { quote, collateral, now } = sgxVector();
   // The last byte of a certificate is inside its signature value; a byte inside the leaf's TBS (its
   // validity dates, offset ~0xA0) breaks the issuer's signature over it.
@@ -113,20 +139,55 @@ test("a byte flipped in the PCK certificate chain is caught", () => {
     assert.ok(codes.has("attest.cert_chain") || codes.has("attest.cert_parse"), failed(v).join(", "));
   }
   // The root copy in the quote must be the pinned root byte for byte.
-  const v = verifySgx(withChainCertFlipped(quote, 2, (d) => d.length - 1), collateral, now);
+  const v = verifySgx(
+    withChainCertFlipped(quote, 2, (d) => d.length - 1),
+    collateral,
+    now,
+  );
   assert.ok(failedCodes(v).has("attest.root_untrusted"), failed(v).join(", "));
 });
 
-test("tampered collateral is caught: TCB info, QE identity, their signatures, CRLs", () => {
+void test("tampered collateral is caught: TCB info, QE identity, their signatures, CRLs", () => {
   const { quote, collateral, now } = sgxVector();
   const cases: [string, DcapCollateral, string][] = [
-    ["tcb_info text", { ...collateral, tcbInfo: collateral.tcbInfo.replace('"tcbEvaluationDataNumber":17', '"tcbEvaluationDataNumber":18') }, "attest.collateral_signature"],
-    ["tcb_info status", { ...collateral, tcbInfo: collateral.tcbInfo.replace("ConfigurationAndSWHardeningNeeded", "UpToDate") }, "attest.collateral_signature"],
-    ["tcb_info_signature", { ...collateral, tcbInfoSignature: flip(collateral.tcbInfoSignature, 40) }, "attest.collateral_signature"],
-    ["qe_identity", { ...collateral, qeIdentity: collateral.qeIdentity.replace('"isvprodid":1', '"isvprodid":2') }, "attest.collateral_signature"],
-    ["qe_identity_signature", { ...collateral, qeIdentitySignature: flip(collateral.qeIdentitySignature, 3) }, "attest.collateral_signature"],
-    ["pck_crl signature", { ...collateral, pckCrl: flip(collateral.pckCrl, collateral.pckCrl.length - 2) }, "attest.crl_invalid"],
-    ["root_ca_crl signature", { ...collateral, rootCaCrl: flip(collateral.rootCaCrl, collateral.rootCaCrl.length - 2) }, "attest.crl_invalid"],
+    [
+      "tcb_info text",
+      {
+        ...collateral,
+        tcbInfo: collateral.tcbInfo.replace('"tcbEvaluationDataNumber":17', '"tcbEvaluationDataNumber":18'),
+      },
+      "attest.collateral_signature",
+    ],
+    [
+      "tcb_info status",
+      { ...collateral, tcbInfo: collateral.tcbInfo.replace("ConfigurationAndSWHardeningNeeded", "UpToDate") },
+      "attest.collateral_signature",
+    ],
+    [
+      "tcb_info_signature",
+      { ...collateral, tcbInfoSignature: flip(collateral.tcbInfoSignature, 40) },
+      "attest.collateral_signature",
+    ],
+    [
+      "qe_identity",
+      { ...collateral, qeIdentity: collateral.qeIdentity.replace('"isvprodid":1', '"isvprodid":2') },
+      "attest.collateral_signature",
+    ],
+    [
+      "qe_identity_signature",
+      { ...collateral, qeIdentitySignature: flip(collateral.qeIdentitySignature, 3) },
+      "attest.collateral_signature",
+    ],
+    [
+      "pck_crl signature",
+      { ...collateral, pckCrl: flip(collateral.pckCrl, collateral.pckCrl.length - 2) },
+      "attest.crl_invalid",
+    ],
+    [
+      "root_ca_crl signature",
+      { ...collateral, rootCaCrl: flip(collateral.rootCaCrl, collateral.rootCaCrl.length - 2) },
+      "attest.crl_invalid",
+    ],
   ];
   for (const [name, c, code] of cases) {
     const v = verifySgx(quote, c, now);
@@ -139,43 +200,73 @@ test("tampered collateral is caught: TCB info, QE identity, their signatures, CR
   assert.ok(failedCodes(v).has("attest.collateral_mismatch"), failed(v).join(", "));
 });
 
-test("collateral used outside its window is refused", () => {
+void test("collateral used outside its window is refused", () => {
   const { quote, collateral } = sgxVector();
   for (const when of ["2025-06-19T10:00:00Z", "2025-07-19T11:00:00Z", "2026-05-01T00:00:00Z"]) {
     const v = verifySgx(quote, collateral, new Date(when));
     assert.equal(v.ok, false, when);
     const codes = failedCodes(v);
-    assert.ok(codes.has("attest.collateral_expired") || codes.has("attest.crl_expired"), `${when}: ${failed(v).join(", ")}`);
+    assert.ok(
+      codes.has("attest.collateral_expired") || codes.has("attest.crl_expired"),
+      `${when}: ${failed(v).join(", ")}`,
+    );
     assert.ok(!codes.has("attest.sig_invalid"));
   }
   // Past the PCK leaf's notAfter (2030-09-20) the certificate itself has expired too.
-  assert.ok(failedCodes(verifySgx(quote, collateral, new Date("2031-01-01T00:00:00Z"))).has("attest.cert_expired"));
+  assert.ok(
+    failedCodes(verifySgx(quote, collateral, new Date("2031-01-01T00:00:00Z"))).has("attest.cert_expired"),
+  );
   // The collateral JSON bundle round-trips.
   assert.deepEqual(parseDcapCollateral(serializeDcapCollateral(collateral)), collateral);
 });
 
-test("a wrong trust root is refused, and custom roots need dangerousAllowCustomRoots", () => {
+void test("a wrong trust root is refused, and custom roots need dangerousAllowCustomRoots", () => {
   const { quote, collateral, now } = sgxVector();
   const other = new SyntheticSgxPlatform({ now });
-  const v = verifyEvidence(quote, { collateral, now, policy: { ...ACCEPT_REAL, dangerousAllowCustomRoots: true }, roots: { intelSgxRootCa: other.rootDer } });
+  const v = verifyEvidence(quote, {
+    collateral,
+    now,
+    policy: { ...ACCEPT_REAL, dangerousAllowCustomRoots: true },
+    roots: { intelSgxRootCa: other.rootDer },
+  });
   assert.equal(v.ok, false);
   assert.ok(failedCodes(v).has("attest.root_untrusted"), failed(v).join(", "));
 
   // A self-signed impostor with the Intel root's name, substituted in the quote's chain.
   const k = p256KeyPair();
-  const fake = makeCert({ subjectCn: "Intel SGX Root CA", issuerCn: "Intel SGX Root CA", publicKey: k.publicKey, signingKey: k.privateKey, serial: Uint8Array.of(1), notBefore: new Date("2018-01-01"), notAfter: new Date("2049-01-01"), ca: true });
+  const fake = makeCert({
+    subjectCn: "Intel SGX Root CA",
+    issuerCn: "Intel SGX Root CA",
+    publicKey: k.publicKey,
+    signingKey: k.privateKey,
+    serial: Uint8Array.of(1),
+    notBefore: new Date("2018-01-01"),
+    notAfter: new Date("2049-01-01"),
+    ca: true,
+  });
   assert.ok(new X509Certificate(fake).verify(new X509Certificate(fake).publicKey));
   const q = parseQuote(quote);
   const ders = pemToDers(q.signatureData.pckChainPem, "chain");
   ders[2] = fake;
-  const swapped = serializeQuote({ ...q, signatureData: { ...q.signatureData, pckChainPem: new Uint8Array(Buffer.from(ders.map(derToPem).join(""))) } });
+  const swapped = serializeQuote({
+    ...q,
+    signatureData: {
+      ...q.signatureData,
+      pckChainPem: new Uint8Array(Buffer.from(ders.map(derToPem).join(""))),
+    },
+  });
   assert.ok(failedCodes(verifySgx(swapped, collateral, now)).has("attest.root_untrusted"));
 
   const p = new SyntheticSgxPlatform({ now });
   const sq = p.quote();
   const refused = verifyEvidence(sq, { collateral: p.collateral, now, roots: { intelSgxRootCa: p.rootDer } });
   assert.deepEqual(failed(refused), ["20.roots attest.custom_root"]);
-  const allowed = verifyEvidence(sq, { collateral: p.collateral, now, roots: { intelSgxRootCa: p.rootDer }, policy: { dangerousAllowCustomRoots: true } });
+  const allowed = verifyEvidence(sq, {
+    collateral: p.collateral,
+    now,
+    roots: { intelSgxRootCa: p.rootDer },
+    policy: { dangerousAllowCustomRoots: true },
+  });
   assert.deepEqual(failed(allowed), []);
   assert.equal(allowed.tcbStatus, "UpToDate");
   // Without the injected root, synthetic evidence never verifies.
@@ -184,24 +275,41 @@ test("a wrong trust root is refused, and custom roots need dangerousAllowCustomR
 
 const NOW = new Date("2026-06-01T00:00:00Z");
 function synth(p: SyntheticSgxPlatform, quote: Uint8Array, policy: Policy = {}, now = NOW): Verdict {
-  return verifyEvidence(quote, { collateral: p.collateral, now, roots: { intelSgxRootCa: p.rootDer }, policy: { dangerousAllowCustomRoots: true, ...policy } });
+  return verifyEvidence(quote, {
+    collateral: p.collateral,
+    now,
+    roots: { intelSgxRootCa: p.rootDer },
+    policy: { dangerousAllowCustomRoots: true, ...policy },
+  });
 }
 
-test("a revoked PCK certificate is refused", () => {
+void test("a revoked PCK certificate is refused", () => {
   const p = new SyntheticSgxPlatform({ now: NOW, revokePckLeaf: true });
   const v = synth(p, p.quote());
   assert.deepEqual(failed(v), ["4.pck_chain attest.cert_revoked"]);
 });
 
-test("an expired PCK certificate is refused", () => {
-  const p = new SyntheticSgxPlatform({ now: NOW, pckLeafValidity: { notBefore: new Date("2020-01-01T00:00:00Z"), notAfter: new Date("2026-05-01T00:00:00Z") } });
+void test("an expired PCK certificate is refused", () => {
+  const p = new SyntheticSgxPlatform({
+    now: NOW,
+    pckLeafValidity: {
+      notBefore: new Date("2020-01-01T00:00:00Z"),
+      notAfter: new Date("2026-05-01T00:00:00Z"),
+    },
+  });
   const v = synth(p, p.quote());
   assert.deepEqual(failed(v), ["4.pck_chain attest.cert_expired"]);
-  const early = new SyntheticSgxPlatform({ now: NOW, pckLeafValidity: { notBefore: new Date("2026-07-01T00:00:00Z"), notAfter: new Date("2030-01-01T00:00:00Z") } });
+  const early = new SyntheticSgxPlatform({
+    now: NOW,
+    pckLeafValidity: {
+      notBefore: new Date("2026-07-01T00:00:00Z"),
+      notAfter: new Date("2030-01-01T00:00:00Z"),
+    },
+  });
   assert.deepEqual(failed(synth(early, early.quote())), ["4.pck_chain attest.cert_expired"]);
 });
 
-test("a debug enclave is refused unless dangerousAllowDebug", () => {
+void test("a debug enclave is refused unless dangerousAllowDebug", () => {
   const p = new SyntheticSgxPlatform({ now: NOW });
   const attributes = new Uint8Array(16);
   attributes[0] = 0x07; // INIT | DEBUG | MODE64BIT
@@ -210,7 +318,7 @@ test("a debug enclave is refused unless dangerousAllowDebug", () => {
   assert.deepEqual(failed(synth(p, q, { dangerousAllowDebug: true })), []);
 });
 
-test("TCB statuses the policy does not accept are refused; Revoked always", () => {
+void test("TCB statuses the policy does not accept are refused; Revoked always", () => {
   for (const status of ["OutOfDate", "ConfigurationNeeded", "OutOfDateConfigurationNeeded"] as const) {
     const p = new SyntheticSgxPlatform({ now: NOW, tcbStatus: status });
     const v = synth(p, p.quote());
@@ -226,7 +334,7 @@ test("TCB statuses the policy does not accept are refused; Revoked always", () =
   assert.ok(failedCodes(v).has("attest.tcb_revoked"));
 });
 
-test("policy expectations: measurements, product, SVN and report data each give their own finding", () => {
+void test("policy expectations: measurements, product, SVN and report data each give their own finding", () => {
   const p = new SyntheticSgxPlatform({ now: NOW });
   const mrEnclave = new Uint8Array(32).fill(0xaa);
   const q = p.quote({ mrEnclave, isvProdId: 7, isvSvn: 3, reportData: new Uint8Array(64).fill(1) });
@@ -243,12 +351,17 @@ test("policy expectations: measurements, product, SVN and report data each give 
     "20.isv_svn attest.svn_too_low",
     "20.report_data attest.report_data_mismatch",
   ]);
-  assert.deepEqual(failed(synth(p, q, { mrEnclave: "aa".repeat(32), isvProdId: 7, minIsvSvn: 3, reportData: "01".repeat(64) })), []);
+  assert.deepEqual(
+    failed(
+      synth(p, q, { mrEnclave: "aa".repeat(32), isvProdId: 7, minIsvSvn: 3, reportData: "01".repeat(64) }),
+    ),
+    [],
+  );
   // A TDX expectation on SGX evidence is a mismatch, not silently ignored.
   assert.ok(failedCodes(synth(p, q, { mrTd: "00".repeat(48) })).has("attest.policy_mismatch"));
 });
 
-test("the expected kind is enforced", () => {
+void test("the expected kind is enforced", () => {
   const { quote, collateral, now } = sgxVector();
   const v = verifyEvidence(quote, { collateral, now, kind: "tdx", policy: ACCEPT_REAL });
   assert.ok(failedCodes(v).has("attest.kind"));

@@ -20,9 +20,10 @@ function flipAt(x: SnpVector, field: string, delta = 0): SnpVector {
   return { ...x, report: r };
 }
 
-test("real SNP reports verify at NOW with their stated fields", () => {
+void test("real SNP reports verify at NOW with their stated fields", () => {
   const genoa = run(snpVector("genoaAzure"), {
-    measurement: "f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3706faf814c9e61065768a6ff917c89ae",
+    measurement:
+      "f57dc09a507c6ecd82369bffb600f0003792f4d99bc26e985ec0c266fc34faf3706faf814c9e61065768a6ff917c89ae",
     reportData: "b581f12e29a2d7d64e5e0b738d563879a78b51c644d0fa0cce02b48699f6bf5f",
     vmpl: 0,
     minReportedTcb: { bootloader: 10, tee: 0, snp: 23, microcode: 84 },
@@ -38,7 +39,8 @@ test("real SNP reports verify at NOW with their stated fields", () => {
   assert.equal(vlek.fields.reportedTcb, "bl 4 tee 0 snp 24 ucode 217");
 
   const idblock = run(snpVector("milanIdBlock"), {
-    idKeyDigest: "0356215882a825279a85b300b0b742931d113bf7e32dde2e50ffde7ec743ca491ecdd7f336dc28a6e0b2bb57af7a44a3",
+    idKeyDigest:
+      "0356215882a825279a85b300b0b742931d113bf7e32dde2e50ffde7ec743ca491ecdd7f336dc28a6e0b2bb57af7a44a3",
     minGuestSvn: 4,
   });
   assert.deepEqual(failed(idblock), []);
@@ -47,7 +49,7 @@ test("real SNP reports verify at NOW with their stated fields", () => {
   assert.equal(idblock.fields.reportedTcb, "bl 3 tee 0 snp 8 ucode 115");
 });
 
-test("the debuggable Milan guest verifies but the default policy refuses it", () => {
+void test("the debuggable Milan guest verifies but the default policy refuses it", () => {
   const x = snpVector("milan");
   const v = run(x);
   assert.deepEqual(failed(v), ["20.debug attest.debug"]);
@@ -57,10 +59,20 @@ test("the debuggable Milan guest verifies but the default policy refuses it", ()
   assert.deepEqual(failed(run(x, { dangerousAllowDebug: true })), []);
 });
 
-test("a byte flipped in the signed report, the signature or a certificate is caught", () => {
+void test("a byte flipped in the signed report, the signature or a certificate is caught", () => {
   for (const name of Object.keys(SNP_VECTORS) as (keyof typeof SNP_VECTORS)[]) {
     const x = snpVector(name);
-    for (const field of ["version", "policy", "report_data", "measurement", "host_data", "chip_id", "launch_tcb", "signature_r", "signature_s"]) {
+    for (const field of [
+      "version",
+      "policy",
+      "report_data",
+      "measurement",
+      "host_data",
+      "chip_id",
+      "launch_tcb",
+      "signature_r",
+      "signature_s",
+    ]) {
       const v = run(flipAt(x, field, field === "version" ? 1 : 3), { dangerousAllowDebug: true });
       assert.equal(v.ok, false, `${name} ${field}`);
       const codes = failed(v).join(", ");
@@ -68,18 +80,32 @@ test("a byte flipped in the signed report, the signature or a certificate is cau
     }
     // Reported TCB is signed and bound to the VCEK's SPLs: both checks fail.
     const t = run(flipAt(x, "reported_tcb"), { dangerousAllowDebug: true });
-    assert.ok(failed(t).includes("4.signature attest.sig_invalid") && failed(t).includes("5.binding attest.snp_tcb_mismatch"), failed(t).join(", "));
+    assert.ok(
+      failed(t).includes("4.signature attest.sig_invalid") &&
+        failed(t).includes("5.binding attest.snp_tcb_mismatch"),
+      failed(t).join(", "),
+    );
     // The leaf certificate's last byte is in its RSA-PSS signature.
-    const certs = x.collateral.certs.map((c, i) => (i === 0 ? Uint8Array.from(c, (b, j) => (j === c.length - 1 ? b ^ 1 : b)) : c));
-    const c = verifyEvidence(x.report, { collateral: { certs }, now: x.now, policy: { dangerousAllowDebug: true } });
+    const certs = x.collateral.certs.map((c, i) =>
+      i === 0 ? Uint8Array.from(c, (b, j) => (j === c.length - 1 ? b ^ 1 : b)) : c,
+    );
+    const c = verifyEvidence(x.report, {
+      collateral: { certs },
+      now: x.now,
+      policy: { dangerousAllowDebug: true },
+    });
     assert.ok(failed(c).includes("3.chain attest.cert_chain"), failed(c).join(", "));
   }
 });
 
-test("the wrong VCEK, the wrong ARK, and a missing ASK are refused", () => {
+void test("the wrong VCEK, the wrong ARK, and a missing ASK are refused", () => {
   const milan = snpVector("milan");
   const other = snpVector("milanIdBlock");
-  const wrongVcek = verifyEvidence(milan.report, { collateral: other.collateral, now: milan.now, policy: { dangerousAllowDebug: true } });
+  const wrongVcek = verifyEvidence(milan.report, {
+    collateral: other.collateral,
+    now: milan.now,
+    policy: { dangerousAllowDebug: true },
+  });
   assert.ok(failed(wrongVcek).includes("4.signature attest.sig_invalid"));
   assert.ok(failed(wrongVcek).includes("5.binding attest.snp_chip_id_mismatch"));
 
@@ -91,20 +117,26 @@ test("the wrong VCEK, the wrong ARK, and a missing ASK are refused", () => {
     roots: { amdArk: { Milan: arks.Genoa!, Genoa: arks.Genoa! } },
     policy: { dangerousAllowDebug: true, dangerousAllowCustomRoots: true },
   });
-  assert.ok(failed(swapped).some((f) => f.endsWith("attest.root_untrusted")), failed(swapped).join(", "));
+  assert.ok(
+    failed(swapped).some((f) => f.endsWith("attest.root_untrusted")),
+    failed(swapped).join(", "),
+  );
 
-  const noAsk = verifyEvidence(milan.report, { collateral: { certs: milan.collateral.certs.slice(0, 1) }, now: milan.now });
+  const noAsk = verifyEvidence(milan.report, {
+    collateral: { certs: milan.collateral.certs.slice(0, 1) },
+    now: milan.now,
+  });
   assert.ok(failed(noAsk).includes("3.chain attest.cert_chain"));
 });
 
-test("an expired VLEK is refused (its window is one year)", () => {
+void test("an expired VLEK is refused (its window is one year)", () => {
   const x = snpVector("vlekAws");
   const v = run(x, {}, new Date("2026-01-01T00:00:00Z"));
   assert.deepEqual(failed(v), ["3.chain attest.cert_expired"]);
   assert.deepEqual(failed(run(x, {}, new Date("2024-12-01T00:00:00Z"))), ["3.chain attest.cert_expired"]);
 });
 
-test("SNP policy: measurement, VMPL, TCB floor and SGX-only keys", () => {
+void test("SNP policy: measurement, VMPL, TCB floor and SGX-only keys", () => {
   const x = snpVector("vlekAws");
   const v = run(x, {
     measurement: "00".repeat(48),

@@ -161,18 +161,33 @@ export function verifySnp(
   const presentedArk = certs.find((c) => c.subjectCn === `ARK-${product ?? ""}`);
   const arkDer = product !== undefined ? arks[product] : undefined;
   const rootIssues: Issue[] = [];
-  if (arkDer === undefined) rootIssues.push({ code: "attest.root_untrusted", detail: `no pinned ARK for product ${product ?? "unknown"}` });
+  if (arkDer === undefined)
+    rootIssues.push({
+      code: "attest.root_untrusted",
+      detail: `no pinned ARK for product ${product ?? "unknown"}`,
+    });
   else if (presentedArk !== undefined && !bytesEqual(presentedArk.der, arkDer)) {
-    rootIssues.push({ code: "attest.root_untrusted", detail: `presented "${presentedArk.subjectCn}" is not the pinned ARK-${product}` });
+    rootIssues.push({
+      code: "attest.root_untrusted",
+      detail: `presented "${presentedArk.subjectCn}" is not the pinned ARK-${product}`,
+    });
   }
   const ark = arkDer !== undefined ? f.run("2.root", () => rootCert(arkDer, `ARK-${product}`)) : undefined;
   f.check("2.root", `pinned ARK-${product ?? "?"}`, rootIssues);
 
   // 3. ARK → ASK/ASVK → VCEK/VLEK (RSA-PSS), validity at now.
   if (leaf === undefined || intermediate === undefined) {
-    f.fail("3.chain", "attest.cert_chain", `collateral lacks the ${leafCn} certificate or its ${vlek ? "ASVK" : "ASK"}`);
+    f.fail(
+      "3.chain",
+      "attest.cert_chain",
+      `collateral lacks the ${leafCn} certificate or its ${vlek ? "ASVK" : "ASK"}`,
+    );
   } else if (ark !== undefined) {
-    f.check("3.chain", `"${leaf.subjectCn}" ← "${intermediate.subjectCn}" ← "${ark.subjectCn}"`, checkChain([leaf, intermediate], ark, now, "SNP chain"));
+    f.check(
+      "3.chain",
+      `"${leaf.subjectCn}" ← "${intermediate.subjectCn}" ← "${ark.subjectCn}"`,
+      checkChain([leaf, intermediate], ark, now, "SNP chain"),
+    );
   } else {
     f.blocked("3.chain", "a pinned ARK");
   }
@@ -189,7 +204,11 @@ export function verifySnp(
         ok = false;
       }
     }
-    f.check("4.signature", `report signed by the ${leafCn} key (ECDSA P-384)`, ok ? [] : [{ code: "attest.sig_invalid", detail: "report signature does not verify" }]);
+    f.check(
+      "4.signature",
+      `report signed by the ${leafCn} key (ECDSA P-384)`,
+      ok ? [] : [{ code: "attest.sig_invalid", detail: "report signature does not verify" }],
+    );
   } else {
     f.blocked("4.signature", `the ${leafCn} certificate`);
   }
@@ -201,13 +220,20 @@ export function verifySnp(
     try {
       for (const k of Object.keys(SPL_OIDS) as (keyof SnpTcbParts)[]) {
         const v = spl(leaf, k);
-        if (v !== t[k]) issues.push({ code: "attest.snp_tcb_mismatch", detail: `${leafCn} ${k} SPL ${v}, reported TCB has ${t[k]}` });
+        if (v !== t[k])
+          issues.push({
+            code: "attest.snp_tcb_mismatch",
+            detail: `${leafCn} ${k} SPL ${v}, reported TCB has ${t[k]}`,
+          });
       }
       const masked = (report.flags & 2) !== 0;
       if (!vlek && !masked) {
         const id = hwId(leaf);
         if (id === undefined || !bytesEqual(id, report.chipId)) {
-          issues.push({ code: "attest.snp_chip_id_mismatch", detail: "VCEK hwID is not the report's CHIP_ID" });
+          issues.push({
+            code: "attest.snp_chip_id_mismatch",
+            detail: "VCEK hwID is not the report's CHIP_ID",
+          });
         }
       }
     } catch (e) {

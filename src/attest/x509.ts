@@ -1,11 +1,23 @@
 // X.509 certificates and CRLs for evidence chains. node:crypto checks signatures (ECDSA for Intel,
 // RSA-PSS for AMD); asn1js reads what Node does not expose (extensions, CRLs, exact validity).
 // Chains always end in a root passed in by the caller and compared byte for byte.
-import { X509Certificate, verify as cryptoVerify } from "node:crypto";
+import { X509Certificate, createHash, verify as cryptoVerify } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { TwineError } from "../errors.js";
 import { bytesEqual } from "./bytes.js";
-import { bitString, children, contextChildren, integerHex, isInteger, isTime, octets, oid, parseDer, rawOf, time } from "./der.js";
+import {
+  bitString,
+  children,
+  contextChildren,
+  integerHex,
+  isInteger,
+  isTime,
+  octets,
+  oid,
+  parseDer,
+  rawOf,
+  time,
+} from "./der.js";
 import type { Issue } from "./findings.js";
 
 export const MAX_CHAIN_CERTS = 8;
@@ -28,11 +40,56 @@ export interface Cert {
   /** The subject's CN, for messages and role checks. */
   subjectCn: string;
   /** extnID → extnValue contents (the bytes inside the OCTET STRING). */
-  extensions: Map<string, Uint8Array>;
+  extensions: ReadonlyMap<string, Uint8Array>;
 }
+
+/**
+ * Parsed certificates and CRLs, keyed by the SHA-256 of their DER: the same collateral and PCK chains
+ * come with every quote of a platform, and parsing (not checking) them is most of a verification's
+ * cost. Only parsing is cached; every signature, validity and revocation check runs every time.
+ */
+class ParseCache<T> {
+  private readonly map = new Map<string, T>();
+  constructor(private readonly max: number) {}
+  get(key: string): T | undefined {
+    const v = this.map.get(key);
+    if (v !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, v);
+    }
+    return v;
+  }
+  set(key: string, v: T): void {
+    this.map.set(key, v);
+    if (this.map.size > this.max) this.map.delete(this.map.keys().next().value!);
+  }
+  clear(): void {
+    this.map.clear();
+  }
+}
+const certCache = new ParseCache<Cert>(256);
+const crlCache = new ParseCache<Crl>(32);
+
+/** Empties the parse caches (benchmarks use it to time a cold verification). */
+export function clearParseCaches(): void {
+  certCache.clear();
+  crlCache.clear();
+}
+
+const keyOf = (der: Uint8Array): string => createHash("sha256").update(der).digest("base64");
 
 export function parseCert(der: Uint8Array, what = "certificate"): Cert {
   if (der.length > MAX_CERT_SIZE) throw new TwineError("attest.too_large", `${what}: ${der.length} bytes`);
+  const key = keyOf(der);
+  const hit = certCache.get(key);
+  if (hit !== undefined) return hit;
+  // A private copy: the cached views must not change if the caller reuses its buffer.
+  const c = parseCertUncached(Uint8Array.from(der), what);
+  certCache.set(key, c);
+  return c;
+}
+
+function parseCertUncached(der: Uint8Array, what: string): Cert {
   let x509: X509Certificate;
   let publicKey: KeyObject;
   try {
@@ -70,7 +127,8 @@ export function parseCert(der: Uint8Array, what = "certificate"): Cert {
       extensions,
     };
   } catch (e) {
-    if (e instanceof TwineError) throw new TwineError("attest.cert_parse", `${what}: ${e.message}`, { cause: e });
+    if (e instanceof TwineError)
+      throw new TwineError("attest.cert_parse", `${what}: ${e.message}`, { cause: e });
     throw e;
   }
 }
@@ -83,11 +141,13 @@ export function pemToDers(pem: Uint8Array | string, what: string): Uint8Array[] 
   const out: Uint8Array[] = [];
   let rest = body;
   for (const m of body.matchAll(re)) {
-    if (out.length === MAX_CHAIN_CERTS) throw new TwineError("attest.too_large", `${what}: more than ${MAX_CHAIN_CERTS} certificates`);
+    if (out.length === MAX_CHAIN_CERTS)
+      throw new TwineError("attest.too_large", `${what}: more than ${MAX_CHAIN_CERTS} certificates`);
     out.push(new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ""), "base64")));
     rest = rest.replace(m[0], "");
   }
-  if (out.length === 0 || rest.trim() !== "") throw new TwineError("attest.cert_parse", `${what}: not a PEM certificate chain`);
+  if (out.length === 0 || rest.trim() !== "")
+    throw new TwineError("attest.cert_parse", `${what}: not a PEM certificate chain`);
   return out;
 }
 
@@ -119,18 +179,25 @@ export function checkChain(presented: readonly Cert[], root: Cert, now: Date, wh
   const last = chain[chain.length - 1];
   if (last !== undefined && bytesEqual(last.issuerDer, last.subjectDer)) {
     if (!bytesEqual(last.der, root.der)) {
-      found.push({ code: "attest.root_untrusted", detail: `${what}: root "${last.subjectCn}" is not the pinned root` });
+      found.push({
+        code: "attest.root_untrusted",
+        detail: `${what}: root "${last.subjectCn}" is not the pinned root`,
+      });
       return found;
     }
     chain.pop();
   }
   chain.push(root);
-  if (!signedBy(root, root)) found.push({ code: "attest.root_untrusted", detail: `${what}: pinned root is not self-signed` });
+  if (!signedBy(root, root))
+    found.push({ code: "attest.root_untrusted", detail: `${what}: pinned root is not self-signed` });
   for (let i = 0; i + 1 < chain.length; i++) {
     const c = chain[i]!;
     const parent = chain[i + 1]!;
     if (!signedBy(c, parent)) {
-      const code = i + 2 === chain.length && !bytesEqual(c.issuerDer, parent.subjectDer) ? "attest.root_untrusted" : "attest.cert_chain";
+      const code =
+        i + 2 === chain.length && !bytesEqual(c.issuerDer, parent.subjectDer)
+          ? "attest.root_untrusted"
+          : "attest.cert_chain";
       found.push({ code, detail: `${what}: "${c.subjectCn}" is not signed by "${parent.subjectCn}"` });
     }
   }
@@ -151,13 +218,22 @@ export interface Crl {
   issuerDer: Uint8Array;
   thisUpdate: Date;
   nextUpdate: Date | undefined;
-  revoked: Set<string>;
+  revoked: ReadonlySet<string>;
   sigAlg: string;
   signature: Uint8Array;
 }
 
 export function parseCrl(der: Uint8Array, what: string): Crl {
   if (der.length > MAX_CRL_SIZE) throw new TwineError("attest.too_large", `${what}: ${der.length} bytes`);
+  const key = keyOf(der);
+  const hit = crlCache.get(key);
+  if (hit !== undefined) return hit;
+  const c = parseCrlUncached(Uint8Array.from(der), what);
+  crlCache.set(key, c);
+  return c;
+}
+
+function parseCrlUncached(der: Uint8Array, what: string): Crl {
   try {
     const top = children(parseDer(der, what), what);
     const tbsNode = top[0];
@@ -210,7 +286,10 @@ export function verifyEcdsaDer(alg: string, key: KeyObject, data: Uint8Array, si
 /** A CRL is usable when its issuer signed it and `now` lies in [thisUpdate, nextUpdate]. */
 export function checkCrl(crl: Crl, issuer: Cert, now: Date, what: string): Issue[] {
   const found: Issue[] = [];
-  if (!bytesEqual(crl.issuerDer, issuer.subjectDer) || !verifyEcdsaDer(crl.sigAlg, issuer.publicKey, crl.tbs, crl.signature)) {
+  if (
+    !bytesEqual(crl.issuerDer, issuer.subjectDer) ||
+    !verifyEcdsaDer(crl.sigAlg, issuer.publicKey, crl.tbs, crl.signature)
+  ) {
     found.push({ code: "attest.crl_invalid", detail: `${what}: not signed by "${issuer.subjectCn}"` });
   }
   if (crl.nextUpdate === undefined || now < crl.thisUpdate || now > crl.nextUpdate) {
@@ -225,8 +304,15 @@ export function checkCrl(crl: Crl, issuer: Cert, now: Date, what: string): Issue
 /** A revoked certificate is one whose issuer's CRL lists its serial. */
 export function checkNotRevoked(cert: Cert, crl: Crl, what: string): Issue | undefined {
   if (!bytesEqual(cert.issuerDer, crl.issuerDer)) {
-    return { code: "attest.crl_invalid", detail: `${what}: CRL issuer is not the issuer of "${cert.subjectCn}"` };
+    return {
+      code: "attest.crl_invalid",
+      detail: `${what}: CRL issuer is not the issuer of "${cert.subjectCn}"`,
+    };
   }
-  if (crl.revoked.has(cert.serial)) return { code: "attest.cert_revoked", detail: `${what}: "${cert.subjectCn}" serial ${cert.serial} is revoked` };
+  if (crl.revoked.has(cert.serial))
+    return {
+      code: "attest.cert_revoked",
+      detail: `${what}: "${cert.subjectCn}" serial ${cert.serial} is revoked`,
+    };
   return undefined;
 }

@@ -3,6 +3,7 @@
 // from the table in errors.ts.
 import { Command, CommanderError } from "commander";
 import { TwineError, exitStatusOf, EXIT } from "../errors.js";
+import { registerMeasure } from "./measure-command.js";
 import { registerPfs } from "./pfs-command.js";
 import { registerRun } from "./run-command.js";
 import { registerVerify } from "./verify-command.js";
@@ -16,6 +17,7 @@ export function buildProgram(): Command {
   registerRun(program);
   registerPfs(program);
   registerVerify(program);
+  registerMeasure(program);
   return program;
 }
 

@@ -1,6 +1,5 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
 import {
   mkdirSync,
   mkdtempSync,
@@ -15,19 +14,32 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { randomBytes } from "node:crypto";
 import { EXIT } from "../errors.js";
+import { main } from "./main.js";
 import { parsePfsFlags } from "./pfs-command.js";
 
-const BIN = fileURLToPath(new URL("../../../bin/twine.js", import.meta.url));
-
-function twine(...args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ["--no-turbo-fast-api-calls", BIN, ...args], { encoding: "utf8" });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+/** Runs the CLI in-process (no child: immune to a concurrent rebuild of dist/), capturing output. */
+async function twine(...args: string[]): Promise<{ status: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const { stdout, stderr } = process;
+  const ow = stdout.write.bind(stdout);
+  const ew = stderr.write.bind(stderr);
+  stdout.write = ((s: string | Uint8Array) => out.push(String(s)) > 0) as typeof stdout.write;
+  stderr.write = ((s: string | Uint8Array) => err.push(String(s)) > 0) as typeof stderr.write;
+  process.exitCode = undefined;
+  try {
+    const status = await main(args);
+    return { status, stdout: out.join(""), stderr: err.join("") };
+  } finally {
+    stdout.write = ow;
+    stderr.write = ew;
+    process.exitCode = undefined;
+  }
 }
 
-void test("twine pfs: create, import, ls, export, verify, rekey, and failures", (t) => {
+void test("twine pfs: create, import, ls, export, verify, rekey, and failures", async (t) => {
   const dir = mkdtempSync(join(tmpdir(), "twine-pfs-cli-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   const key = join(dir, "k.hex");
@@ -42,21 +54,21 @@ void test("twine pfs: create, import, ls, export, verify, rekey, and failures", 
   symlinkSync("../big.bin", join(src, "sub", "ln"));
   const vol = join(dir, "vol");
 
-  assert.equal(twine("pfs", "create", vol, "--key-file", key).status, 0);
-  const imp = twine("pfs", "import", vol, src, "/data", "--key-file", key);
+  assert.equal((await twine("pfs", "create", vol, "--key-file", key)).status, 0);
+  const imp = await twine("pfs", "import", vol, src, "/data", "--key-file", key);
   assert.equal(imp.status, 0, imp.stderr);
   assert.match(imp.stdout, /imported 2 files, 2 directories, 1 symlinks, 3000005 bytes/);
-  const ls = twine("pfs", "ls", vol, "/", "-R", "-l", "--key-file", key);
+  const ls = await twine("pfs", "ls", vol, "/", "-R", "-l", "--key-file", key);
   assert.equal(ls.status, 0, ls.stderr);
   assert.match(ls.stdout, /- +3000000 data\/big\.bin/);
   assert.match(ls.stdout, /l +10 data\/sub\/ln -> \.\.\/big\.bin/);
 
-  const v = twine("pfs", "verify", vol, "--key-file", key);
+  const v = await twine("pfs", "verify", vol, "--key-file", key);
   assert.equal(v.status, 0, v.stderr);
   const version = /version (\d+)/.exec(v.stdout)?.[1];
   const root = /root ([0-9a-f]{64})/.exec(v.stdout)?.[1];
   assert.ok(version !== undefined && root !== undefined);
-  const tv = twine(
+  const tv = await twine(
     "pfs",
     "verify",
     vol,
@@ -70,35 +82,40 @@ void test("twine pfs: create, import, ls, export, verify, rekey, and failures", 
   assert.equal(tv.status, 0, tv.stderr + tv.stdout);
   const newer = String(BigInt(version) + 1n);
   assert.equal(
-    twine("pfs", "verify", vol, "--key-file", key, "--trusted-version", newer, "--trusted-root", root).status,
+    (await twine("pfs", "verify", vol, "--key-file", key, "--trusted-version", newer, "--trusted-root", root))
+      .status,
     EXIT.IO,
   );
 
   const out = join(dir, "out");
-  const exp = twine("pfs", "export", vol, "/data", out, "--key-file", key);
+  const exp = await twine("pfs", "export", vol, "/data", out, "--key-file", key);
   assert.equal(exp.status, 0, exp.stderr);
   assert.deepEqual(readFileSync(join(out, "big.bin")), big);
   assert.equal(readFileSync(join(out, "sub", "note.txt"), "utf8"), "hello");
   assert.equal(readlinkSync(join(out, "sub", "ln")), "../big.bin");
-  assert.equal(twine("pfs", "export", vol, "/data", out, "--key-file", key).status, EXIT.IO, "no overwrite");
+  assert.equal(
+    (await twine("pfs", "export", vol, "/data", out, "--key-file", key)).status,
+    EXIT.IO,
+    "no overwrite",
+  );
 
-  const rk = twine("pfs", "rekey", vol, "--key-file", key, "--new-key-file", key2);
+  const rk = await twine("pfs", "rekey", vol, "--key-file", key, "--new-key-file", key2);
   assert.equal(rk.status, 0, rk.stderr);
-  assert.equal(twine("pfs", "verify", vol, "--key-file", key).status, EXIT.IO);
-  assert.equal(twine("pfs", "verify", vol, "--key-file", key2).status, 0);
+  assert.equal((await twine("pfs", "verify", vol, "--key-file", key)).status, EXIT.IO);
+  assert.equal((await twine("pfs", "verify", vol, "--key-file", key2)).status, 0);
   const out2 = join(dir, "out2");
-  assert.equal(twine("pfs", "export", vol, "/data/big.bin", out2, "--key-file", key2).status, 0);
+  assert.equal((await twine("pfs", "export", vol, "/data/big.bin", out2, "--key-file", key2)).status, 0);
   assert.deepEqual(readFileSync(out2), big);
 
   // One flipped byte in the node store: verify must fail with the I/O exit status.
   const fd = openSync(join(vol, "nodes"), "r+");
   writeSync(fd, Buffer.from([0x5a]), 0, 1, 4096 * 3 + 17);
   closeSync(fd);
-  assert.equal(twine("pfs", "verify", vol, "--key-file", key2).status, EXIT.IO);
+  assert.equal((await twine("pfs", "verify", vol, "--key-file", key2)).status, EXIT.IO);
 
   writeFileSync(join(dir, "bad-key"), "short");
-  assert.equal(twine("pfs", "ls", vol, "--key-file", join(dir, "bad-key")).status, EXIT.USAGE);
-  assert.equal(twine("pfs", "ls", vol, "/../x", "--key-file", key2).status, EXIT.USAGE);
+  assert.equal((await twine("pfs", "ls", vol, "--key-file", join(dir, "bad-key"))).status, EXIT.USAGE);
+  assert.equal((await twine("pfs", "ls", vol, "/../x", "--key-file", key2)).status, EXIT.USAGE);
 });
 
 void test("--pfs flags become pfs mount configs keyed by --key-file", (t) => {

@@ -10,7 +10,7 @@ import { parseDirFlag, type MountConfig } from "../vfs/index.js";
 const MIB = 1024 * 1024;
 
 interface RunFlags {
-  env: [string, string][];
+  env?: [string, string][];
   timeout?: number;
   maxMemory?: number;
   maxFds?: number;
@@ -21,8 +21,9 @@ function usage(message: string): TwineError {
   return new TwineError("cli.usage", message);
 }
 
-function collect<T>(parse: (s: string) => T): (value: string, previous: T[]) => T[] {
-  return (value, previous) => [...previous, parse(value)];
+/** A repeatable flag's parser: commander passes the previous list (undefined the first time). */
+function collect<T>(parse: (s: string) => T): (value: string, previous: T[] | undefined) => T[] {
+  return (value, previous) => [...(previous ?? []), parse(value)];
 }
 
 function parseDir(s: string): MountConfig {
@@ -84,7 +85,7 @@ export function registerRun(program: Command): void {
     .argument("[args...]", "arguments for the guest (argv[0] is the module's file name)")
     .option("--dir <HOST::GUEST[:ro|:rw]>", "mount a host directory (read-only unless :rw)", mount(parseDir))
     .option("--mem <GUEST>", "mount an empty in-memory directory", mount(parseMem))
-    .option("--env <K=V>", "set an environment variable for the guest", collect(parseEnv), [])
+    .option("--env <K=V>", "set an environment variable for the guest", collect(parseEnv))
     .option("--timeout <seconds>", "stop the guest after this many seconds", parseTimeout)
     .option("--max-memory <MiB>", "cap the guest's linear memory", (s) =>
       parseNumber("--max-memory", s, true),
@@ -94,7 +95,7 @@ export function registerRun(program: Command): void {
     .action(async (module: string, args: string[], flags: RunFlags) => {
       const options: RunOptions = {
         args,
-        env: Object.fromEntries(flags.env),
+        env: Object.fromEntries(flags.env ?? []),
         mounts,
       };
       if (flags.timeout !== undefined) options.timeoutMs = flags.timeout * 1000;

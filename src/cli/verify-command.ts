@@ -50,7 +50,11 @@ export function loadCollateral(paths: readonly string[]): DcapCollateral | SnpCo
     try {
       isDir = statSync(p).isDirectory();
     } catch (e) {
-      throw new TwineError("cli.usage", `cannot read collateral ${p} (${(e as { code?: string }).code ?? "error"})`, { cause: e });
+      throw new TwineError(
+        "cli.usage",
+        `cannot read collateral ${p} (${(e as { code?: string }).code ?? "error"})`,
+        { cause: e },
+      );
     }
     if (!isDir) {
       files.push({ path: p, bytes: readInput(p, "collateral") });
@@ -59,23 +63,34 @@ export function loadCollateral(paths: readonly string[]): DcapCollateral | SnpCo
     const names = readdirSync(p)
       .filter((n) => n.endsWith(".json") || CERT_EXT.test(n))
       .sort();
-    if (names.length > MAX_DIR_FILES) throw usage(`collateral folder ${p} has more than ${MAX_DIR_FILES} files`);
+    if (names.length > MAX_DIR_FILES)
+      throw usage(`collateral folder ${p} has more than ${MAX_DIR_FILES} files`);
     for (const n of names) {
       const full = join(p, n);
       if (statSync(full).isFile()) files.push({ path: full, bytes: readInput(full, "collateral") });
     }
   }
   const json = files.filter((f) => isJson(f.bytes));
-  if (json.length > 1) throw usage(`more than one JSON collateral bundle: ${json.map((f) => f.path).join(", ")}`);
+  if (json.length > 1)
+    throw usage(`more than one JSON collateral bundle: ${json.map((f) => f.path).join(", ")}`);
   if (json.length === 1) return parseDcapCollateral(json[0]!.bytes);
-  if (files.length === 0) throw usage("no collateral found (a DCAP collateral .json, or SNP .pem/.der certificates)");
+  if (files.length === 0)
+    throw usage("no collateral found (a DCAP collateral .json, or SNP .pem/.der certificates)");
   return snpCollateralFrom(files.map((f) => f.bytes));
+}
+
+function parseKind(s: string | undefined): EvidenceKind | undefined {
+  if (s === undefined || s === "sgx" || s === "tdx" || s === "snp") return s;
+  throw usage(`--kind ${s}: expected sgx, tdx or snp`);
 }
 
 function parseNow(s: string | undefined): Date {
   if (s === undefined) return new Date();
   const d = new Date(s);
-  if (!/^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d))?$/.test(s) || Number.isNaN(d.getTime())) {
+  if (
+    !/^\d{4}-\d\d-\d\d(T\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:\d\d))?$/.test(s) ||
+    Number.isNaN(d.getTime())
+  ) {
     throw usage(`--now ${s} is not an ISO 8601 time (e.g. 2025-07-01T00:00:00Z)`);
   }
   return d;
@@ -85,7 +100,9 @@ export function formatVerdict(v: Verdict): string {
   const lines: string[] = [];
   const failed = v.findings.filter((f) => !f.ok).length;
   const kind = typeof v.fields.kind === "string" ? v.fields.kind.toUpperCase() : "Unrecognised";
-  lines.push(`${kind} evidence: ${v.ok ? "ACCEPTED" : "REJECTED"} (${v.findings.length - failed} of ${v.findings.length} checks passed)`);
+  lines.push(
+    `${kind} evidence: ${v.ok ? "ACCEPTED" : "REJECTED"} (${v.findings.length - failed} of ${v.findings.length} checks passed)`,
+  );
   const width = Math.max(0, ...Object.keys(v.fields).map((k) => k.length));
   lines.push("fields:");
   for (const [k, val] of Object.entries(v.fields)) lines.push(`  ${k.padEnd(width)}  ${String(val)}`);
@@ -116,8 +133,7 @@ export function registerVerify(program: Command): void {
     .option("--kind <kind>", "expect this kind of evidence: sgx, tdx or snp")
     .option("--json", "print the verdict as JSON")
     .action((evidencePath: string, flags: VerifyFlags) => {
-      const kind = flags.kind;
-      if (kind !== undefined && kind !== "sgx" && kind !== "tdx" && kind !== "snp") throw usage(`--kind ${kind}: expected sgx, tdx or snp`);
+      const kind = parseKind(flags.kind);
       const now = parseNow(flags.now);
       const evidence = readInput(evidencePath, "evidence");
       const collateral = loadCollateral(flags.collateral);
@@ -127,14 +143,20 @@ export function registerVerify(program: Command): void {
         try {
           policy = parsePolicy(text);
         } catch (e) {
-          throw new TwineError("cli.usage", `--policy ${flags.policy}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+          throw new TwineError(
+            "cli.usage",
+            `--policy ${flags.policy}: ${e instanceof Error ? e.message : String(e)}`,
+            { cause: e },
+          );
         }
       }
-      const opts = { collateral, policy, now, ...(kind !== undefined ? { kind: kind as EvidenceKind } : {}) };
+      const opts = { collateral, policy, now, ...(kind !== undefined ? { kind } : {}) };
       const v = verifyEvidence(evidence, opts);
       if (flags.json === true) {
         const { ok, kind: k, tcbStatus, advisoryIds, fields, findings } = v;
-        process.stdout.write(`${JSON.stringify({ ok, kind: k, tcbStatus: tcbStatus ?? null, advisoryIds, fields, findings }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ ok, kind: k, tcbStatus: tcbStatus ?? null, advisoryIds, fields, findings }, null, 2)}\n`,
+        );
       } else {
         process.stdout.write(formatVerdict(v));
       }

@@ -65,6 +65,7 @@ export class NodeStore {
   static open(dir: string, opts: StoreOptions): NodeStore {
     if (!existsSync(join(dir, SUPER_FILE)) && !existsSync(join(dir, NODES_FILE)))
       throw new TwineError("pfs.format", "not a pfs volume (no superblock)");
+    if (!existsSync(join(dir, NODES_FILE))) throw integrity("node store is missing");
     try {
       return new NodeStore(dir, openSync(join(dir, NODES_FILE), opts.readonly ? "r" : "r+"), opts);
     } catch (e) {

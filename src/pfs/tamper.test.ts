@@ -2,7 +2,7 @@
 // plaintext. Each case edits a fresh copy of one reference volume.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, openSync, closeSync, readSync, writeSync, truncateSync, statSync } from "node:fs";
+import { cpSync, openSync, closeSync, readSync, rmSync, writeSync, truncateSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { isTwineError } from "../errors.js";
 import type { Mount } from "../vfs/types.js";
@@ -175,6 +175,11 @@ void test("tamper: every kind of node, the superblock, swaps, truncation, replay
     d = fresh();
     truncateSync(join(d, SUPER_FILE), 100);
     expectPfs(d, "short superblock");
+    for (const f of [SUPER_FILE, NODES_FILE]) {
+      d = fresh();
+      rmSync(join(d, f));
+      expectPfs(d, `missing ${f}`);
+    }
   });
 
   await t.test("an old copy of a file replayed, and the whole volume rolled back", () => {

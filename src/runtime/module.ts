@@ -357,6 +357,21 @@ function pushUleb(out: number[], value: number): void {
   } while (v !== 0);
 }
 
+/** A copy of `bytes` with a custom section appended (custom sections may appear anywhere). */
+export function appendCustomSection(bytes: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
+  const nameBytes = new TextEncoder().encode(name);
+  const content: number[] = [];
+  pushUleb(content, nameBytes.length);
+  content.push(...nameBytes, ...payload);
+  const header: number[] = [SECTION.CUSTOM];
+  pushUleb(header, content.length);
+  const out = new Uint8Array(bytes.length + header.length + content.length);
+  out.set(bytes, 0);
+  out.set(header, bytes.length);
+  out.set(content, bytes.length + header.length);
+  return out;
+}
+
 /** Full validation and compilation by V8; its CompileError becomes `module.invalid`. */
 export async function compileModule(bytes: Uint8Array): Promise<WasmModule> {
   try {

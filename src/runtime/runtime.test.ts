@@ -7,6 +7,19 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { isTwineError, type ErrorCode } from "../errors.js";
 import { Runtime, type RunOptions, type RunResult } from "./runtime.js";
+import {
+  body,
+  codeSection,
+  exportOf,
+  exportSection,
+  funcType,
+  functionSection,
+  limits,
+  memorySection,
+  moduleOf,
+  section,
+  typeSection,
+} from "./test-module-builder.js";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const fixture = (name: string): string => join(ROOT, "test", "fixtures", "runtime", `${name}.wasm`);
@@ -156,4 +169,17 @@ void test("env and a memory mount reach the guest", async () => {
   });
   assert.deepEqual(result, { status: "exited", exitCode: 0 }, stdout);
   assert.match(stdout, /env\[0\]=\[A=1\]/);
+});
+
+void test("a trap in the module's start function is status trap", async () => {
+  const bytes = moduleOf(
+    typeSection([funcType([], [])]),
+    functionSection([0, 0]),
+    memorySection([limits(1)]),
+    exportSection([exportOf("_start", "function", 0), exportOf("memory", "memory", 0)]),
+    section(8, [1]), // start: function 1, which traps
+    codeSection([body(), body(0x00)]),
+  );
+  const { result } = await run(bytes);
+  assertStatus(result, "trap", "run.trap");
 });

@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import { TwineError, type ErrorCode } from "../errors.js";
 import type { MountConfig } from "../vfs/index.js";
 import { MAX_MODULE_BYTES, capMemory, checkCommand, parseModule } from "./module.js";
-import { TIERINGS, resolveTiering, type Tiering } from "./tiering.js";
+import { TIERINGS, resolveTiering, tagWithTier, type Tiering } from "./tiering.js";
 import type { WorkerInput, WorkerMessage } from "./worker-protocol.js";
 
 export interface RunOptions {
@@ -83,9 +83,10 @@ export class Runtime {
         throw e;
       }
     }
+    const tier = resolveTiering(o.tiering ?? "auto", info.codeBytes);
     const input: WorkerInput = {
-      bytes: runnable,
-      tier: resolveTiering(o.tiering ?? "auto", info.codeBytes),
+      bytes: tagWithTier(runnable, tier),
+      tier,
       args: [argv0, ...(o.args ?? [])],
       env: o.env ?? {},
       mounts: o.mounts ?? [],
@@ -154,6 +155,7 @@ function runWorker(
     let timer: NodeJS.Timeout | undefined;
     let grace: NodeJS.Timeout | undefined;
     let settled = false;
+    let running = false;
 
     const settle = (): void => {
       if (settled) return;
@@ -161,9 +163,8 @@ function runWorker(
       clearTimeout(timer);
       clearTimeout(grace);
       release();
-      const o = outcome ?? {
-        error: new TwineError("run.worker", "the guest's worker thread stopped without a result"),
-      };
+      const lost = new TwineError("run.worker", "the guest's worker thread stopped without a result");
+      const o = outcome ?? (running ? { result: { status: "error", error: lost } } : { error: lost });
       if ("result" in o) resolve(o.result);
       else reject(o.error);
     };
@@ -174,6 +175,7 @@ function runWorker(
           release();
           return;
         case "running":
+          running = true;
           if (timeoutMs !== undefined) timer = setTimeout(onTimeout, timeoutMs);
           return;
         case "exited":
@@ -202,12 +204,14 @@ function runWorker(
       void worker.terminate();
     };
 
+    // A worker that fails before the guest runs (it could not load, say) is a setup failure.
     worker.on("error", (e) => {
       const oom = (e as NodeJS.ErrnoException).code === "ERR_WORKER_OUT_OF_MEMORY";
       const message = oom
         ? "the guest's worker thread ran out of memory"
         : `the guest's worker thread failed: ${e.message}`;
-      outcome ??= { result: { status: "error", error: new TwineError("run.worker", message, { cause: e }) } };
+      const error = new TwineError("run.worker", message, { cause: e });
+      outcome ??= running ? { result: { status: "error", error } } : { error };
     });
     worker.on("exit", settle);
   });

@@ -2,6 +2,7 @@
 // worker sets them right before `WebAssembly.compile`, and the runtime never compiles two modules at
 // once (see runtime.ts). Measurements behind the threshold are in README.md.
 import { setFlagsFromString } from "node:v8";
+import { appendCustomSection } from "./module.js";
 
 export type Tiering = "auto" | "eager" | "lazy";
 export const TIERINGS: readonly Tiering[] = ["auto", "eager", "lazy"];
@@ -32,4 +33,14 @@ const FLAGS = {
 
 export function applyTiering(tier: "eager" | "lazy"): void {
   setFlagsFromString(FLAGS[tier]);
+}
+
+/**
+ * V8 keeps compiled modules in a process-wide cache keyed by the module's bytes and hands out the
+ * cached code whatever the flags are now, so a module run eagerly and then lazily would stay on
+ * TurboFan code (and the reverse). A custom section naming the tier makes the bytes, and so the
+ * cache entry, differ per tier; it changes nothing else.
+ */
+export function tagWithTier(bytes: Uint8Array, tier: "eager" | "lazy"): Uint8Array {
+  return appendCustomSection(bytes, "twine.tiering", new TextEncoder().encode(tier));
 }

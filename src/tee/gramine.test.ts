@@ -1,9 +1,11 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { GramineTee } from "./gramine.js";
-import { mimicGramine, reportDataOf, teeFixture, tempDir } from "./test-fixtures.js";
+import { mimicGramine, reportDataOf, teeFixture, tempDir, removeTempDirs } from "./test-fixtures.js";
+
+after(removeTempDirs);
 
 const QUOTE = teeFixture("sgx_quote");
 const HELLO = reportDataOf(QUOTE, 48 + 320);

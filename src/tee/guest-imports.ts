@@ -231,7 +231,7 @@ export function createTeeImports(
     const m = memory();
     m.setU32(lenPtr, out.length);
     if (out.length > cap >>> 0) return ATTEST_RC.SIZE;
-    m.write(ptr, out);
+    m.bytes(ptr, out.length).set(out);
     return ATTEST_RC.OK;
   };
 
@@ -247,7 +247,7 @@ export function createTeeImports(
       if (typeof malloc !== "function") throw new RatsError(ATTEST_RC.NO_MEM, "the guest exports no malloc");
       const ptr = malloc(json.length) >>> 0;
       if (ptr === 0) throw new RatsError(ATTEST_RC.NO_MEM, "the guest's malloc failed");
-      m.write(ptr, json);
+      m.bytes(ptr, json.length).set(json);
       m.setU32(outPtr, ptr);
       return ATTEST_RC.OK;
     }),
@@ -267,7 +267,8 @@ export function createTeeImports(
       const ev = evidenceFromJson(readJson(jsonPtr, jsonLen));
       if (ev.type !== "sgx_ecdsa") return ATTEST_RC.UNSUPPORTED;
       if (outLen >>> 0 < RATS_SGX_EVIDENCE.size) return ATTEST_RC.SIZE;
-      memory().write(outPtr, fillRatsSgxEvidence(ev.report));
+      const filled = fillRatsSgxEvidence(ev.report);
+      memory().bytes(outPtr, filled.length).set(filled);
       return ATTEST_RC.OK;
     }),
     // void librats_dispose_evidence_json(char *evidence_json)

@@ -1,4 +1,4 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
@@ -6,7 +6,9 @@ import { parseQuote } from "../attest/abi-quote.js";
 import { verifyEvidence } from "../attest/index.js";
 import { isSimEvidence, verifyEvidenceAllowingSim } from "../attest/sim-evidence.js";
 import { defaultSimDir, measureRuntimeFiles, SimTee } from "./sim.js";
-import { tempDir } from "./test-fixtures.js";
+import { tempDir, removeTempDirs } from "./test-fixtures.js";
+
+after(removeTempDirs);
 
 function fakeDist(files: Record<string, string>): string {
   const d = tempDir("dist");

@@ -11,8 +11,17 @@ export function teeFixture(name: string): Uint8Array {
   return new Uint8Array(fs.readFileSync(new URL(name, DIR)));
 }
 
+const made: string[] = [];
+
 export function tempDir(prefix: string): string {
-  return fs.mkdtempSync(path.join(os.tmpdir(), `twine-${prefix}-`));
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), `twine-${prefix}-`));
+  made.push(d);
+  return d;
+}
+
+/** Removes every directory tempDir made (call from test.after). */
+export function removeTempDirs(): void {
+  for (const d of made.splice(0)) fs.rmSync(d, { recursive: true, force: true });
 }
 
 /** The report data each vector carries (so a mimic that serves it unchanged is consistent). */

@@ -1,9 +1,11 @@
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { TsmTee } from "./tsm.js";
-import { mimicTsm, reportDataOf, teeFixture, tempDir } from "./test-fixtures.js";
+import { mimicTsm, reportDataOf, teeFixture, tempDir, removeTempDirs } from "./test-fixtures.js";
+
+after(removeTempDirs);
 
 const TDX = teeFixture("tdx_quote");
 const TDX_RD = reportDataOf(TDX, 48 + 520);

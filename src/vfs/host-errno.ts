@@ -45,7 +45,7 @@ const HOST_ERRNO: Readonly<Record<string, WasiErrorCode>> = {
 /** The Node error code of a system error, if `e` is one. */
 export function hostErrorCode(e: unknown): string | undefined {
   if (typeof e !== "object" || e === null || !("code" in e)) return undefined;
-  const code = (e as { code: unknown }).code;
+  const code = e.code;
   return typeof code === "string" ? code : undefined;
 }
 

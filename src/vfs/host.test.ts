@@ -62,9 +62,13 @@ function listTree(dir: string, prefix = ""): string[] {
   return out;
 }
 
-function withTree(run: (m: HostMount, tmp: string, root: string) => void, readonly = false): void {
+function withTree(
+  run: (m: HostMount, tmp: string, root: string) => void,
+  readonly = false,
+  pinDirectories = true,
+): void {
   const { tmp, root } = makeTree();
-  const m = new HostMount(root, { readonly });
+  const m = new HostMount(root, { readonly, pinDirectories });
   try {
     run(m, tmp, root);
   } finally {
@@ -105,61 +109,73 @@ function reachable(m: Mount, guestPath: string, follow: boolean): string | undef
   return seen.join("\n");
 }
 
-test("host mount: no path through the mount reads the secret or lists outside", () => {
-  withTree((m) => {
-    const paths = [
-      "escape",
-      "abs",
-      "dirout",
-      "dirout/secret.txt",
-      "deepout",
-      "deepout/secret.txt",
-      "sub/up",
-      "sub/upup",
-      "sub/upup/secret.txt",
-      "hop",
-      "hop/",
-      "../secret.txt",
-      "sub/../../secret.txt",
-      "/etc/passwd",
-      "dirout/outside/secret.txt",
-      "sub/up/..",
-      "escape/.",
-      ".",
-      "sub",
-      "public.txt",
-    ];
-    let readSomething = false;
-    for (const p of paths) {
-      for (const follow of [true, false]) {
-        const seen = reachable(m, p, follow);
-        if (seen === undefined) continue;
-        assert.ok(!seen.includes(SECRET), `${p} leaked the secret`);
-        assert.ok(!seen.split("\n").includes("secret.txt"), `${p} listed outside`);
-        assert.ok(!seen.split("\n").includes("outside"), `${p} listed outside`);
-        if (seen.includes("public")) readSomething = true;
-      }
-    }
-    assert.ok(readSomething, "the walk must reach real content inside the mount");
+for (const pinned of [true, false]) {
+  void test(`host mount (pinned=${pinned}): no path through the mount reads the secret or lists outside`, () => {
+    withTree(
+      (m) => {
+        const paths = [
+          "escape",
+          "abs",
+          "dirout",
+          "dirout/secret.txt",
+          "deepout",
+          "deepout/secret.txt",
+          "sub/up",
+          "sub/upup",
+          "sub/upup/secret.txt",
+          "hop",
+          "hop/",
+          "../secret.txt",
+          "sub/../../secret.txt",
+          "/etc/passwd",
+          "dirout/outside/secret.txt",
+          "sub/up/..",
+          "escape/.",
+          ".",
+          "sub",
+          "public.txt",
+        ];
+        let readSomething = false;
+        for (const p of paths) {
+          for (const follow of [true, false]) {
+            const seen = reachable(m, p, follow);
+            if (seen === undefined) continue;
+            assert.ok(!seen.includes(SECRET), `${p} leaked the secret`);
+            assert.ok(!seen.split("\n").includes("secret.txt"), `${p} listed outside`);
+            assert.ok(!seen.split("\n").includes("outside"), `${p} listed outside`);
+            if (seen.includes("public")) readSomething = true;
+          }
+        }
+        assert.ok(readSomething, "the walk must reach real content inside the mount");
+      },
+      false,
+      pinned,
+    );
   });
-});
+}
 
-test("host mount: a component list with a link in it never leaves the root", () => {
-  withTree((m) => {
-    // The resolver would never produce these; a mount handed them must still not follow the link.
-    assert.throws(() => m.open(P("escape"), RO), { code: "wasi.loop" });
-    assert.throws(() => m.open(P("abs"), RO), { code: "wasi.loop" });
-    assert.throws(() => m.readdir(P("dirout")), { code: "wasi.notdir" });
-    assert.throws(() => m.open(P("dirout/secret.txt"), RO), { code: "wasi.notdir" });
-    assert.throws(() => m.lstat(P("deepout/secret.txt")), { code: "wasi.notdir" });
-    assert.throws(() => m.open(P("deepout/secret.txt"), RO), { code: "wasi.notdir" });
-    assert.throws(() => m.mkdir(P("deepout/new")), { code: "wasi.notdir" });
-    assert.throws(() => m.open(["..", "secret.txt"], RO), { code: "vfs.escape" });
-    assert.throws(() => m.open(["sub/../../secret.txt"], RO), { code: "vfs.escape" });
+for (const pinned of [true, false]) {
+  void test(`host mount (pinned=${pinned}): a component list with a link in it never leaves the root`, () => {
+    withTree(
+      (m) => {
+        // The resolver would never produce these; a mount handed them must still not follow the link.
+        assert.throws(() => m.open(P("escape"), RO), { code: "wasi.loop" });
+        assert.throws(() => m.open(P("abs"), RO), { code: "wasi.loop" });
+        assert.throws(() => m.readdir(P("dirout")), { code: "wasi.notdir" });
+        assert.throws(() => m.open(P("dirout/secret.txt"), RO), { code: "wasi.notdir" });
+        assert.throws(() => m.lstat(P("deepout/secret.txt")), { code: "wasi.notdir" });
+        assert.throws(() => m.open(P("deepout/secret.txt"), RO), { code: "wasi.notdir" });
+        assert.throws(() => m.mkdir(P("deepout/new")), { code: "wasi.notdir" });
+        assert.throws(() => m.open(["..", "secret.txt"], RO), { code: "vfs.escape" });
+        assert.throws(() => m.open(["sub/../../secret.txt"], RO), { code: "vfs.escape" });
+      },
+      false,
+      pinned,
+    );
   });
-});
+}
 
-test("host mount: a directory swapped for a link after resolution is caught (pinned dirs)", () => {
+void test("host mount: a directory swapped for a link after resolution is caught (pinned dirs)", () => {
   withTree((m, tmp, root) => {
     assert.equal(m.pinsDirectories, true, "this Linux host has /proc/self/fd");
     fs.mkdirSync(path.join(root, "a", "b"), { recursive: true });
@@ -181,7 +197,7 @@ test("host mount: a directory swapped for a link after resolution is caught (pin
   });
 });
 
-test("host mount: read-only refuses every mutation with ROFS and changes nothing", () => {
+void test("host mount: read-only refuses every mutation with ROFS and changes nothing", () => {
   withTree((m, _tmp, root) => {
     assert.equal(m.readonly, true);
     const before = listTree(root);
@@ -210,7 +226,7 @@ test("host mount: read-only refuses every mutation with ROFS and changes nothing
   }, true);
 });
 
-test("host mount: default is read-only; the root is the realpath", () => {
+void test("host mount: default is read-only; the root is the realpath", () => {
   const { tmp, root } = makeTree();
   try {
     fs.symlinkSync("root", path.join(tmp, "rootlink"));
@@ -225,7 +241,7 @@ test("host mount: default is read-only; the root is the realpath", () => {
   }
 });
 
-test("host mount: names and link targets that are not UTF-8 are ILSEQ", () => {
+void test("host mount: names and link targets that are not UTF-8 are ILSEQ", () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twine-host-"));
   try {
     const bad = Buffer.from([0x66, 0xff, 0x66]);
@@ -239,7 +255,7 @@ test("host mount: names and link targets that are not UTF-8 are ILSEQ", () => {
   }
 });
 
-test("host mount: opening a FIFO does not hang and is not seekable", () => {
+void test("host mount: opening a FIFO does not hang and is not seekable", () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twine-host-"));
   try {
     execFileSync("mkfifo", [path.join(tmp, "fifo")]);
@@ -254,7 +270,7 @@ test("host mount: opening a FIFO does not hang and is not seekable", () => {
   }
 });
 
-test("host errno table: Node error codes map to WASI codes, the rest to io.host", () => {
+void test("host errno table: Node error codes map to WASI codes, the rest to io.host", () => {
   const table: [string, string][] = [
     ["ENOENT", "wasi.noent"],
     ["EEXIST", "wasi.exist"],
@@ -286,7 +302,7 @@ test("host errno table: Node error codes map to WASI codes, the rest to io.host"
   assert.equal(fromHostError("not an error", "op").code, "io.host");
 });
 
-test("host mount: a real EACCES from the host surfaces as wasi.acces", (t) => {
+void test("host mount: a real EACCES from the host surfaces as wasi.acces", (t) => {
   if (process.getuid?.() === 0) {
     t.skip("root ignores permission bits");
     return;

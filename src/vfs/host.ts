@@ -22,6 +22,8 @@ import {
 export interface HostMountOptions {
   /** Host mounts are read-only unless asked otherwise. */
   readonly?: boolean;
+  /** Pin directories through /proc/self/fd (see README.md). Default: when /proc/self/fd works. */
+  pinDirectories?: boolean;
 }
 
 const C = fs.constants;
@@ -103,7 +105,7 @@ export class HostMount implements Mount {
       throw fromHostError(e, "host mount root");
     }
     if (!st.isDirectory()) throw wasiError("NOTDIR", "host mount root is not a directory");
-    this.pinsDirectories = procFdWorks(this.root, st.ino);
+    this.pinsDirectories = options.pinDirectories !== false && procFdWorks(this.root, st.ino);
   }
 
   lstat(path: readonly string[]): Filestat {

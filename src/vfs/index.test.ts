@@ -7,7 +7,7 @@ import { HostMount } from "./host.js";
 import { createMount, parseDirFlag, type MountConfig } from "./index.js";
 import { MemMount } from "./mem.js";
 
-test("parseDirFlag: HOST::GUEST is read-only unless :rw", () => {
+void test("parseDirFlag: HOST::GUEST is read-only unless :rw", () => {
   const rows: [string, MountConfig][] = [
     ["data::/data", { type: "host", hostPath: "data", guestPath: "/data", readonly: true }],
     ["data::/data:ro", { type: "host", hostPath: "data", guestPath: "/data", readonly: true }],
@@ -20,13 +20,13 @@ test("parseDirFlag: HOST::GUEST is read-only unless :rw", () => {
   for (const [flag, want] of rows) assert.deepEqual(parseDirFlag(flag), want, flag);
 });
 
-test("parseDirFlag: malformed flags are cli.usage", () => {
+void test("parseDirFlag: malformed flags are cli.usage", () => {
   for (const flag of ["data", "data:/data", "::/data", "data::", "data:::rw", "a\0::b", "a::b\0"]) {
     assert.throws(() => parseDirFlag(flag), { code: "cli.usage" }, JSON.stringify(flag));
   }
 });
 
-test("createMount: builds each kind from plain, cloneable data", () => {
+void test("createMount: builds each kind from plain, cloneable data", () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twine-index-"));
   try {
     const host: MountConfig = { type: "host", guestPath: "/d", hostPath: tmp, readonly: false };

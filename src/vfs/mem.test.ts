@@ -14,7 +14,7 @@ const CREATE: OpenOptions = {
   directory: false,
 };
 
-test("mem: readdir order is insertion order, and renames append", () => {
+void test("mem: readdir order is insertion order, and renames append", () => {
   const m = new MemMount();
   for (const n of ["zeta", "alpha", "mid"]) m.mkdir([n]);
   m.open(["b-file"], CREATE).close();
@@ -29,7 +29,7 @@ test("mem: readdir order is insertion order, and renames append", () => {
   );
 });
 
-test("mem: times come from the injected clock", () => {
+void test("mem: times come from the injected clock", () => {
   let now = 1_000n;
   const m = new MemMount({ clock: () => now });
   assert.equal(m.lstat([]).mtim, 1_000n);
@@ -46,7 +46,7 @@ test("mem: times come from the injected clock", () => {
   h.close();
 });
 
-test("mem: mounts have distinct dev numbers and unique inode numbers", () => {
+void test("mem: mounts have distinct dev numbers and unique inode numbers", () => {
   const a = new MemMount();
   const b = new MemMount();
   assert.notEqual(a.lstat([]).dev, b.lstat([]).dev);
@@ -57,7 +57,7 @@ test("mem: mounts have distinct dev numbers and unique inode numbers", () => {
   assert.equal(inos.size, 4);
 });
 
-test("mem: maxBytes gives NOSPC across files and FBIG for one file", () => {
+void test("mem: maxBytes gives NOSPC across files and FBIG for one file", () => {
   const m = new MemMount({ maxBytes: 1000 });
   const a = m.open(["a"], CREATE);
   a.pwrite(new Uint8Array(600), 0n);
@@ -73,7 +73,7 @@ test("mem: maxBytes gives NOSPC across files and FBIG for one file", () => {
   b.close();
 });
 
-test("mem: an unlinked file's bytes are freed when its last handle closes", () => {
+void test("mem: an unlinked file's bytes are freed when its last handle closes", () => {
   const m = new MemMount();
   const h = m.open(["f"], CREATE);
   h.pwrite(new Uint8Array(100), 0n);
@@ -91,7 +91,7 @@ test("mem: an unlinked file's bytes are freed when its last handle closes", () =
   assert.equal(m.bytesInUse, 10);
 });
 
-test("mem: many small appends stay fast (capacity doubles)", () => {
+void test("mem: many small appends stay fast (capacity doubles)", () => {
   const m = new MemMount();
   const h = m.open(["log"], CREATE);
   const byte = new Uint8Array([7]);
@@ -108,7 +108,7 @@ test("mem: many small appends stay fast (capacity doubles)", () => {
   h.close();
 });
 
-test("mem: renaming a directory moves its whole subtree", () => {
+void test("mem: renaming a directory moves its whole subtree", () => {
   const m = new MemMount();
   m.mkdir(["a"]);
   m.mkdir(["a", "b"]);

@@ -1,5 +1,5 @@
-// One behaviour table, run against the mem mount and a writable host mount on a temp dir, so the two
-// cannot drift apart. Each case gets a fresh mount holding the same fixture tree.
+// One behaviour table, run against the mem mount and a writable host mount on a temp dir (with and
+// without /proc directory pinning), so they cannot drift apart. Each case gets a fresh mount holding the same fixture tree.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
@@ -69,14 +69,16 @@ interface Fixture {
 
 const kinds: Record<string, () => Fixture> = {
   mem: () => ({ mount: new MemMount(), cleanup: () => {} }),
-  host: () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twine-vfs-"));
-    return {
-      mount: new HostMount(dir, { readonly: false }),
-      cleanup: () => fs.rmSync(dir, { recursive: true, force: true }),
-    };
-  },
+  host: () => hostFixture(true),
+  "host (unpinned)": () => hostFixture(false),
 };
+
+function hostFixture(pinDirectories: boolean): Fixture {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), "twine-vfs-"));
+  const mount = new HostMount(dir, { readonly: false, pinDirectories });
+  assert.equal(mount.pinsDirectories, pinDirectories);
+  return { mount, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
 
 type Case = [name: string, run: (m: Mount) => void];
 
@@ -440,7 +442,7 @@ const behaviourCases: Case[] = [
 
 for (const [kind, make] of Object.entries(kinds)) {
   for (const [name, run] of [...errnoCases, ...behaviourCases]) {
-    test(`${kind} mount: ${name}`, () => {
+    void test(`${kind} mount: ${name}`, () => {
       const fx = make();
       try {
         populate(fx.mount);

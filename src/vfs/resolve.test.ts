@@ -164,7 +164,7 @@ function spy(m: Mount): { mount: Mount; calls: Set<string> } {
 }
 
 for (const [kind, make] of Object.entries(kinds)) {
-  test(`resolvePath on ${kind}: rule table`, () => {
+  void test(`resolvePath on ${kind}: rule table`, () => {
     const fx = make();
     try {
       populate(fx.mount);
@@ -188,7 +188,7 @@ for (const [kind, make] of Object.entries(kinds)) {
     }
   });
 
-  test(`resolvePath on ${kind}: random paths never leave base`, () => {
+  void test(`resolvePath on ${kind}: random paths never leave base`, () => {
     const fx = make();
     try {
       populate(fx.mount);

@@ -3,6 +3,7 @@
 // the virtual namespace, never by the host. Semantics follow cap-std (wasmtime): nothing ever
 // resolves above `base`, and absolute paths or absolute link targets are refused, not re-rooted.
 import { TwineError, isTwineError, wasiError } from "../errors.js";
+import { checkComponents } from "./names.js";
 import { FILETYPE, type Mount } from "./types.js";
 
 /** Linux MAXSYMLINKS: the 41st expansion in one resolution fails with ELOOP. */
@@ -58,6 +59,7 @@ export function resolvePath(
   path: string,
   followFinal: boolean,
 ): ResolvedPath {
+  checkComponents(base);
   if (path.includes("\0")) throw wasiError("INVAL", "path contains NUL");
   if (path === "") throw wasiError("NOENT", "empty path");
   if (path.startsWith("/")) throw wasiError("NOTCAPABLE", "absolute path");

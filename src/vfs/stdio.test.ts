@@ -49,7 +49,7 @@ function runWorker(code: string, workerData: unknown): Promise<unknown> {
   });
 }
 
-test("stdio: filetype of regular files, character devices and pipes; not seekable", async () => {
+void test("stdio: filetype of regular files, character devices and pipes; not seekable", async () => {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twine-stdio-"));
   const file = fs.openSync(path.join(tmp, "out"), "w+");
   const devnull = fs.openSync("/dev/null", "r+");
@@ -80,7 +80,7 @@ test("stdio: filetype of regular files, character devices and pipes; not seekabl
   }
 });
 
-test("stdio: a write into a full non-blocking pipe retries through EAGAIN until all is written", async () => {
+void test("stdio: a write into a full non-blocking pipe retries through EAGAIN until all is written", async () => {
   const size = 1 << 20;
   await withFifo(async (readFd, writeFd) => {
     const code = `
@@ -129,7 +129,7 @@ test("stdio: a write into a full non-blocking pipe retries through EAGAIN until 
   });
 });
 
-test("stdio: a read waits through EAGAIN for data and returns 0 at end of input", async () => {
+void test("stdio: a read waits through EAGAIN for data and returns 0 at end of input", async () => {
   await withFifo(async (readFd, writeFd) => {
     const code = `
       const { parentPort, workerData } = require("node:worker_threads");
@@ -156,7 +156,7 @@ test("stdio: a read waits through EAGAIN for data and returns 0 at end of input"
   });
 });
 
-test("stdio: a worker thread writes to the process's real fd 1", async () => {
+void test("stdio: a worker thread writes to the process's real fd 1", async () => {
   const size = 3 << 20;
   const workerCode = `
     const { workerData } = require("node:worker_threads");

@@ -38,9 +38,12 @@ export type FdEntry = FileEntry | DirEntry;
 
 export const DEFAULT_MAX_OPEN_FDS = 1024;
 
-function notCapable(): TwineError {
-  return wasiError("NOTCAPABLE", "fd lacks a right");
-}
+// Pre-built, because creating an Error captures a stack (microseconds) and these answer the
+// per-call checks of every import. They never leave the WASI layer: each becomes an errno.
+const BADF: TwineError = Object.freeze(wasiError("BADF", "bad file descriptor"));
+const NOTCAPABLE: TwineError = Object.freeze(wasiError("NOTCAPABLE", "fd lacks a right"));
+const ISDIR: TwineError = Object.freeze(wasiError("ISDIR", "fd is a directory"));
+const NOTDIR: TwineError = Object.freeze(wasiError("NOTDIR", "fd is not a directory"));
 
 export class FdTable {
   private readonly entries: (FdEntry | undefined)[] = [];
@@ -54,29 +57,29 @@ export class FdTable {
    */
   get(fd: number, required: bigint): FdEntry {
     const e = this.lookup(fd);
-    if ((e.rightsBase & required) !== required) throw notCapable();
+    if ((e.rightsBase & required) !== required) throw NOTCAPABLE;
     return e;
   }
 
   /** As get, for data operations: a directory fd is ISDIR (as read(2) on a directory). */
   getFile(fd: number, required: bigint): FileEntry {
     const e = this.lookup(fd);
-    if (e.kind !== "file") throw wasiError("ISDIR", "fd is a directory");
-    if ((e.rightsBase & required) !== required) throw notCapable();
+    if (e.kind !== "file") throw ISDIR;
+    if ((e.rightsBase & required) !== required) throw NOTCAPABLE;
     return e;
   }
 
   /** As get, for path operations: the fd must be a directory (NOTDIR otherwise). */
   getDir(fd: number, required: bigint): DirEntry {
     const e = this.lookup(fd);
-    if (e.kind !== "dir") throw wasiError("NOTDIR", "fd is not a directory");
-    if ((e.rightsBase & required) !== required) throw notCapable();
+    if (e.kind !== "dir") throw NOTDIR;
+    if ((e.rightsBase & required) !== required) throw NOTCAPABLE;
     return e;
   }
 
   private lookup(fd: number): FdEntry {
     const e = this.entries[fd >>> 0];
-    if (e === undefined) throw wasiError("BADF", "bad file descriptor");
+    if (e === undefined) throw BADF;
     return e;
   }
 

@@ -12,17 +12,19 @@ export const IOV_MAX = 1024;
 /** Longest path accepted from the guest, in bytes (Linux PATH_MAX). */
 export const PATH_MAX = 4096;
 
-const EMPTY = new Uint8Array(0);
 const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 
-function fault(): TwineError {
-  return wasiError("FAULT", "pointer or length outside guest memory");
-}
+/**
+ * Pre-built, because creating an Error captures a stack (microseconds): a guest probing with bad
+ * pointers must not make every call that slow. It never leaves the WASI layer (it becomes errno FAULT).
+ */
+const FAULT: TwineError = Object.freeze(wasiError("FAULT", "pointer or length outside guest memory"));
 
 export class GuestMemory {
   private memory: WasmMemory | undefined;
-  private u8: Uint8Array = EMPTY;
-  private view: DataView = new DataView(new ArrayBuffer(0));
+  private buffer = new ArrayBuffer(0);
+  private u8 = new Uint8Array(0);
+  private view = new DataView(this.buffer);
 
   /** Binds the view to the instance's exported memory; until then every access faults. */
   attach(memory: WasmMemory): void {
@@ -32,27 +34,23 @@ export class GuestMemory {
 
   private reload(): void {
     if (this.memory === undefined) return;
-    const buffer = this.memory.buffer;
-    this.u8 = new Uint8Array(buffer);
-    this.view = new DataView(buffer);
+    this.buffer = this.memory.buffer;
+    this.u8 = new Uint8Array(this.buffer);
+    this.view = new DataView(this.buffer);
   }
 
   /**
-   * The current bytes. `memory.grow` detaches the old ArrayBuffer, which makes views over it report
-   * length 0: that is the (cheap) signal to re-read `memory.buffer`.
+   * Current size in bytes. `memory.grow` detaches the old ArrayBuffer, whose length then reads 0:
+   * that is the (cheap) signal to re-read `memory.buffer`.
    */
-  private current(): Uint8Array {
-    if (this.u8.byteLength === 0) this.reload();
-    return this.u8;
-  }
-
   get byteLength(): number {
-    return this.current().byteLength;
+    if (this.buffer.byteLength === 0) this.reload();
+    return this.buffer.byteLength;
   }
 
   /** Throws FAULT unless [ptr, ptr + len) lies inside memory (both as the guest's u32). */
   check(ptr: number, len: number): void {
-    if ((ptr >>> 0) + (len >>> 0) > this.current().byteLength) throw fault();
+    if ((ptr >>> 0) + (len >>> 0) > this.byteLength) throw FAULT;
   }
 
   /**
@@ -60,51 +58,47 @@ export class GuestMemory {
    * product is computed in doubles (exact below 2^53), never truncated back to 32 bits.
    */
   checkArray(ptr: number, count: number, size: number): void {
-    if ((ptr >>> 0) + (count >>> 0) * size > this.current().byteLength) throw fault();
+    if ((ptr >>> 0) + (count >>> 0) * size > this.byteLength) throw FAULT;
   }
 
   /** A view (not a copy) of [ptr, ptr + len). */
   bytes(ptr: number, len: number): Uint8Array {
     const p = ptr >>> 0;
-    const end = p + (len >>> 0);
-    const u8 = this.current();
-    if (end > u8.byteLength) throw fault();
-    return u8.subarray(p, end);
+    const n = len >>> 0;
+    if (p + n > this.byteLength) throw FAULT;
+    // Faster than subarray(), which looks up a species constructor.
+    return new Uint8Array(this.buffer, p, n);
   }
 
-  private dv(ptr: number, size: number): DataView {
-    this.check(ptr, size);
+  /** The DataView, once [ptr, ptr + size) is known to be inside memory. */
+  private at(ptr: number, size: number): DataView {
+    if ((ptr >>> 0) + size > this.byteLength) throw FAULT;
     return this.view;
   }
 
   u8At(ptr: number): number {
-    return this.dv(ptr, 1).getUint8(ptr >>> 0);
+    return this.at(ptr, 1).getUint8(ptr >>> 0);
   }
   u16At(ptr: number): number {
-    return this.dv(ptr, 2).getUint16(ptr >>> 0, true);
+    return this.at(ptr, 2).getUint16(ptr >>> 0, true);
   }
   u32At(ptr: number): number {
-    return this.dv(ptr, 4).getUint32(ptr >>> 0, true);
+    return this.at(ptr, 4).getUint32(ptr >>> 0, true);
   }
   u64At(ptr: number): bigint {
-    return this.dv(ptr, 8).getBigUint64(ptr >>> 0, true);
+    return this.at(ptr, 8).getBigUint64(ptr >>> 0, true);
   }
   setU8(ptr: number, v: number): void {
-    this.dv(ptr, 1).setUint8(ptr >>> 0, v);
+    this.at(ptr, 1).setUint8(ptr >>> 0, v);
   }
   setU16(ptr: number, v: number): void {
-    this.dv(ptr, 2).setUint16(ptr >>> 0, v, true);
+    this.at(ptr, 2).setUint16(ptr >>> 0, v, true);
   }
   setU32(ptr: number, v: number): void {
-    this.dv(ptr, 4).setUint32(ptr >>> 0, v, true);
+    this.at(ptr, 4).setUint32(ptr >>> 0, v, true);
   }
   setU64(ptr: number, v: bigint): void {
-    this.dv(ptr, 8).setBigUint64(ptr >>> 0, v, true);
-  }
-
-  /** Copies `src` into guest memory at ptr (all of it, or FAULT before writing anything). */
-  write(ptr: number, src: Uint8Array): void {
-    this.bytes(ptr, src.byteLength).set(src);
+    this.at(ptr, 8).setBigUint64(ptr >>> 0, v, true);
   }
 
   /**
@@ -131,12 +125,12 @@ export class GuestMemory {
     this.checkArray(ptr, n, IOVEC.size);
     if (n > IOV_MAX) throw wasiError("INVAL", "more than IOV_MAX iovecs");
     const view = this.view;
-    const limit = this.u8.byteLength;
+    const limit = this.buffer.byteLength;
     let at = ptr >>> 0;
     for (let i = 0; i < n; i++, at += IOVEC.size) {
       const buf = view.getUint32(at + IOVEC.buf.offset, true);
       const len = view.getUint32(at + IOVEC.buf_len.offset, true);
-      if (buf + len > limit) throw fault();
+      if (buf + len > limit) throw FAULT;
     }
     return n;
   }
@@ -145,9 +139,11 @@ export class GuestMemory {
   iovec(ptr: number, index: number): Uint8Array {
     const at = (ptr >>> 0) + index * IOVEC.size;
     const view = this.view;
-    const buf = view.getUint32(at + IOVEC.buf.offset, true);
-    const len = view.getUint32(at + IOVEC.buf_len.offset, true);
-    return this.u8.subarray(buf, buf + len);
+    return new Uint8Array(
+      this.buffer,
+      view.getUint32(at + IOVEC.buf.offset, true),
+      view.getUint32(at + IOVEC.buf_len.offset, true),
+    );
   }
 }
 

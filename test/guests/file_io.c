@@ -1,16 +1,19 @@
 // Regular-file I/O under the directory argv[1]: create, write, read, seek (also past the end), pread,
-// pwrite, ftruncate (shrink and grow), posix_fallocate, fsync, O_APPEND, O_TRUNC, O_EXCL, access modes,
-// and a 1 MiB pattern read back at unaligned offsets. Leaves f.txt ("hello WORLD!") for the test to
-// inspect on the host.
+// pwrite, ftruncate (shrink and grow), posix_fallocate, fsync, O_APPEND (at open and via fcntl), O_TRUNC,
+// O_EXCL, access modes, readv/writev, an open file that is unlinked or renamed, and a 1 MiB pattern
+// read back at unaligned offsets. Leaves f.txt ("hello WORLD!") for the test to inspect on the host.
 #include <fcntl.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "guest.h"
 
-static char path[512];
-
+// Two alternating buffers, so one call can take two paths.
 static const char *at(const char *dir, const char *name) {
-  snprintf(path, sizeof path, "%s/%s", dir, name);
-  return path;
+  static char bufs[2][512];
+  static int which;
+  which ^= 1;
+  snprintf(bufs[which], sizeof bufs[which], "%s/%s", dir, name);
+  return bufs[which];
 }
 
 static off_t size_of(int fd) {
@@ -98,6 +101,35 @@ int main(int argc, char **argv) {
   check(fd >= 0 && size_of(fd) == 0, "O_TRUNC empties");
   close(fd);
   printf("open flags ok\n");
+
+  // writev/readv with several buffers, an empty one among them.
+  fd = open(at(dir, "v.txt"), O_CREAT | O_RDWR | O_TRUNC, 0644);
+  check(fd >= 0, "open v.txt");
+  struct iovec wv[4] = {{"one ", 4}, {"", 0}, {"two ", 4}, {"three", 5}};
+  check(writev(fd, wv, 4) == 13, "writev");
+  char r1[3], r2[1], r3[20];
+  struct iovec rv[3] = {{r1, 3}, {r2, 0}, {r3, sizeof r3}};
+  check(preadv(fd, rv, 3, 0) == 13, "preadv");
+  check(memcmp(r1, "one", 3) == 0 && memcmp(r3, " two three", 10) == 0, "preadv content");
+  printf("writev/readv ok\n");
+
+  // O_APPEND switched on with fcntl: writes go to the end whatever the position.
+  check(fcntl(fd, F_SETFL, O_APPEND) == 0, "F_SETFL O_APPEND");
+  int fl = fcntl(fd, F_GETFL);
+  check(fl >= 0 && (fl & O_APPEND) != 0 && (fl & O_ACCMODE) == O_RDWR, "F_GETFL");
+  check(lseek(fd, 0, SEEK_SET) == 0 && write(fd, "!", 1) == 1, "write with O_APPEND");
+  check(size_of(fd) == 14 && pread(fd, buf, 1, 13) == 1 && buf[0] == '!', "appended at end");
+  printf("fcntl O_APPEND ok\n");
+
+  // An open file stays usable after its name is renamed, then removed.
+  check(rename(at(dir, "v.txt"), at(dir, "w.txt")) == 0, "rename open file");
+  check(pread(fd, buf, 3, 0) == 3 && memcmp(buf, "one", 3) == 0, "read after rename");
+  check(unlink(at(dir, "w.txt")) == 0, "unlink open file");
+  check(open(at(dir, "w.txt"), O_RDONLY) < 0 && errno == ENOENT, "name gone");
+  check(pwrite(fd, "ONE", 3, 0) == 3 && pread(fd, buf, 4, 0) == 4 && memcmp(buf, "ONE ", 4) == 0,
+        "write and read after unlink");
+  check(close(fd) == 0, "close unlinked");
+  printf("open file survives rename and unlink ok\n");
 
   // 1 MiB in odd-sized writes, read back at unaligned offsets across block boundaries.
   static uint8_t big[1 << 20], back[1 << 20];

@@ -64,6 +64,7 @@ int main(int argc, char **argv) {
 
   report_libc("dangling symlink", symlink("nowhere", at("dangle")));
   read_through("dangle");
+  report_libc("create exclusive on dangling link", open(at("dangle"), O_CREAT | O_EXCL | O_WRONLY, 0644));
   printf("lstat dangling ok=%d\n", lstat(at("dangle"), &st) == 0);
   report_libc("symlink over existing", symlink("x", at("target.txt")));
   report_libc("readlink regular file", (int)readlink(at("target.txt"), buf, sizeof buf));

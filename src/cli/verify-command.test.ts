@@ -1,0 +1,109 @@
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
+const F = join(ROOT, "test/fixtures/attest");
+const NOW = ["--now", "2025-07-01T00:00:00Z"];
+
+function twine(...args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [join(ROOT, "bin/twine.js"), "verify", ...args], {
+    encoding: "utf8",
+  });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+void test("twine verify: exit 0 when every check passes, with a readable verdict", () => {
+  const r = twine(join(F, "tdx/tdx_quote"), "--collateral", join(F, "tdx/tdx_quote_collateral.json"), ...NOW);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^TDX evidence: ACCEPTED/);
+  assert.match(r.stdout, /TCB status: UpToDate/);
+  assert.match(r.stdout, /mrTd\s+91eb2b44/);
+  assert.match(r.stdout, /pass\s+10\.quote_signature/);
+});
+
+void test("twine verify: exit 1 when rejected; --policy and --json", () => {
+  const r = twine(join(F, "sgx/sgx_quote"), "--collateral", join(F, "sgx"), ...NOW, "--json");
+  assert.equal(r.status, 1);
+  const v = JSON.parse(r.stdout) as {
+    ok: boolean;
+    tcbStatus: string;
+    advisoryIds: string[];
+    findings: { ok: boolean; code: string }[];
+  };
+  assert.equal(v.ok, false);
+  assert.equal(v.tcbStatus, "ConfigurationAndSWHardeningNeeded");
+  assert.deepEqual(v.advisoryIds, ["INTEL-SA-00289", "INTEL-SA-00615"]);
+  assert.deepEqual(
+    v.findings.filter((f) => !f.ok).map((f) => f.code),
+    ["attest.tcb_status"],
+  );
+
+  const dir = mkdtempSync(join(tmpdir(), "twine-verify-"));
+  try {
+    const policy = join(dir, "policy.json");
+    writeFileSync(
+      policy,
+      JSON.stringify({
+        acceptedTcbStatuses: ["ConfigurationAndSWHardeningNeeded"],
+        mrEnclave: "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb",
+      }),
+    );
+    const ok = twine(join(F, "sgx/sgx_quote"), "--collateral", join(F, "sgx"), ...NOW, "--policy", policy);
+    assert.equal(ok.status, 0, ok.stdout);
+    const bad = join(dir, "bad.json");
+    writeFileSync(bad, JSON.stringify({ mrEnclav: "00" }));
+    const u = twine(join(F, "sgx/sgx_quote"), "--collateral", join(F, "sgx"), ...NOW, "--policy", bad);
+    assert.equal(u.status, 2);
+    assert.match(u.stderr, /\[cli\.usage\]/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  // Outside the collateral's window.
+  assert.equal(
+    twine(join(F, "sgx/sgx_quote"), "--collateral", join(F, "sgx"), "--now", "2025-08-01T00:00:00Z").status,
+    1,
+  );
+});
+
+void test("twine verify: SNP with certificates as repeated flags or a folder", () => {
+  const r = twine(
+    join(F, "snp/vlek-aws/test-vlek-report.bin"),
+    "--collateral",
+    join(F, "snp/vlek-aws"),
+    ...NOW,
+  );
+  assert.equal(r.status, 0, r.stdout);
+  assert.match(r.stdout, /signingKey\s+VLEK/);
+  const d = twine(
+    join(F, "snp/attestation.bin"),
+    "--collateral",
+    join(F, "snp/vcek.der"),
+    "--collateral",
+    join(F, "snp/ask_ark_milan.pem"),
+    ...NOW,
+  );
+  assert.equal(d.status, 1);
+  assert.match(d.stdout, /FAIL\s+20\.debug\s+\[attest\.debug\]/);
+});
+
+void test("twine verify: usage errors and unreadable input exit 2 with one line", () => {
+  const missing = twine(join(F, "nope"), "--collateral", join(F, "sgx"));
+  assert.equal(missing.status, 2);
+  assert.equal(missing.stderr.trim().split("\n").length, 1);
+  assert.match(missing.stderr, /cannot read evidence/);
+  assert.equal(twine(join(F, "sgx/sgx_quote")).status, 2);
+  assert.equal(
+    twine(join(F, "sgx/sgx_quote"), "--collateral", join(F, "sgx"), "--now", "yesterday").status,
+    2,
+  );
+  assert.equal(twine(join(F, "sgx/sgx_quote"), "--collateral", join(F, "sgx"), "--kind", "sev").status, 2);
+  // Garbage evidence is read fine and rejected (exit 1), not a crash.
+  const junk = twine(join(F, "sgx/NOW"), "--collateral", join(F, "sgx"), ...NOW);
+  assert.equal(junk.status, 1);
+  assert.match(junk.stdout, /\[attest\.format\]/);
+});
