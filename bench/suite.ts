@@ -13,8 +13,9 @@ export const BENCH_DIR = join(ROOT, "bench");
 export const KERNEL_DIR = join(BENCH_DIR, "kernels");
 export const OUT_DIR = join(BENCH_DIR, "out");
 export const TWINE_BIN = join(ROOT, "bin", "twine.js");
-export const WASI_CALLS_SOURCE = join(BENCH_DIR, "wasi-calls.c");
-export const WASI_CALLS_WASM = join(BENCH_DIR, "wasi-calls.wasm");
+export const WASI_CALLS_DIR = join(BENCH_DIR, "wasi-calls");
+export const WASI_CALLS_SOURCE = join(WASI_CALLS_DIR, "wasi-calls.c");
+export const WASI_CALLS_WASM = join(WASI_CALLS_DIR, "wasi-calls.wasm");
 /** The node:wasi runner, compiled beside this file. */
 export const NODE_WASI_RUNNER = join(dirname(fileURLToPath(import.meta.url)), "node-wasi-runner.js");
 /** Node 20.20 segfaults running Wasm through node:wasi's fast API calls without this flag. */

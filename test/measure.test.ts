@@ -21,7 +21,19 @@ async function measure(args: string[]): Promise<Measured> {
 }
 
 void test("twine measure: module hash, canonical manifest and its SHA-256", async () => {
-  const m = await measure(["--env", "B=2", "--env", "A=1", "--mem", "/tmp", "--max-memory", "64", "--", "x", "y"]);
+  const m = await measure([
+    "--env",
+    "B=2",
+    "--env",
+    "A=1",
+    "--mem",
+    "/tmp",
+    "--max-memory",
+    "64",
+    "--",
+    "x",
+    "y",
+  ]);
   assert.equal(m.moduleSha256, MODULE_SHA);
   assert.equal(m.launchSha256, createHash("sha256").update(m.manifest).digest("hex"));
   assert.equal(
@@ -29,13 +41,41 @@ void test("twine measure: module hash, canonical manifest and its SHA-256", asyn
     `{"args":["x","y"],"env":{"A":"1","B":"2"},"limits":{"maxMemoryBytes":67108864,"maxOpenFds":null,"timeoutMs":null},` +
       `"module":{"sha256":"${MODULE_SHA}"},"mounts":[{"guestPath":"/tmp","type":"mem"}],"tee":{"seal":null},"twineLaunchManifest":1}`,
   );
-  const text = await twine(["measure", MODULE, "--env", "B=2", "--env", "A=1", "--mem", "/tmp", "--max-memory", "64", "--", "x", "y"]);
-  assert.equal(text.stdout, `module sha256: ${MODULE_SHA}\nlaunch sha256: ${m.launchSha256}\nmanifest: ${m.manifest}\n`);
+  const text = await twine([
+    "measure",
+    MODULE,
+    "--env",
+    "B=2",
+    "--env",
+    "A=1",
+    "--mem",
+    "/tmp",
+    "--max-memory",
+    "64",
+    "--",
+    "x",
+    "y",
+  ]);
+  assert.equal(
+    text.stdout,
+    `module sha256: ${MODULE_SHA}\nlaunch sha256: ${m.launchSha256}\nmanifest: ${m.manifest}\n`,
+  );
 });
 
 void test("twine measure: host paths and tiering do not change the launch hash; guest-visible flags do", async () => {
   const base = await measure(["--dir", "/tmp::/in", "--pfs", "/tmp/a::/data", "--seal", "program"]);
-  const moved = await measure(["--dir", "/var::/in", "--pfs", "/srv/b::/data", "--seal", "program", "--tiering", "eager", "--tee", "sim"]);
+  const moved = await measure([
+    "--dir",
+    "/var::/in",
+    "--pfs",
+    "/srv/b::/data",
+    "--seal",
+    "program",
+    "--tiering",
+    "eager",
+    "--tee",
+    "sim",
+  ]);
   assert.equal(moved.launchSha256, base.launchSha256);
   for (const other of [
     ["--dir", "/tmp::/in:rw", "--pfs", "/tmp/a::/data", "--seal", "program"],

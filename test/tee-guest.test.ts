@@ -34,12 +34,13 @@ async function runGuest(name: string, args: string[], t: Tee = tee): Promise<{ c
   const outFile = join(scratch, `${name}-${Math.random().toString(16).slice(2)}.out`);
   const fd = openSync(outFile, "w");
   const wasi = new Wasi({ args: [`${name}.wasm`, ...args], stdout: fd });
-  let exports: GuestExports | undefined;
+  // The imports read the instance's exports lazily: they exist only after instantiation.
+  const ref: { exports?: GuestExports } = {};
   const verifier = defaultVerifier(t);
-  const env = createTeeImports(t, () => exports!, moduleHash, verifier === undefined ? {} : { verifier });
+  const env = createTeeImports(t, () => ref.exports!, moduleHash, verifier === undefined ? {} : { verifier });
   const api = wasm as unknown as Instantiate;
   const instance = await api.instantiate(new api.Module(bytes), { ...wasi.getImportObject(), env });
-  exports = instance.exports as unknown as GuestExports;
+  ref.exports = instance.exports as unknown as GuestExports;
   let code: number;
   try {
     code = wasi.start(instance);
@@ -154,7 +155,10 @@ void test("twine_seal: opens under the same identity, fails under another progra
   assert.equal(await unseal("attest_seal", "signer", signer, otherSigner), "rc -7");
   assert.equal(await unseal("attest_seal", "program", program, otherSigner), "rc -7");
   // Another runtime build (measurement) under the same sim: program key changes, signer key does not.
-  const rebuilt = new SimTee({ dir: SIM_DIR, runtimeDist: new URL("../src/attest/", import.meta.url).pathname });
+  const rebuilt = new SimTee({
+    dir: SIM_DIR,
+    runtimeDist: new URL("../src/attest/", import.meta.url).pathname,
+  });
   assert.equal(await unseal("attest_seal", "program", program, rebuilt), "rc -7");
   assert.equal(await unseal("attest_seal", "signer", signer, rebuilt), "secret-s");
   // A flipped ciphertext bit.

@@ -1,6 +1,6 @@
-// Helpers for the integration tests: run `node bin/twine.js ...` as a user would, feed stdin, collect
-// exit status and output; make the host directories a run mounts; the table of writable mounts that
-// every file/dir guest runs on.
+// Helpers for the integration tests: run `node bin/twine.js ...` as a user would (stdin in; status,
+// stdout, stderr out), the scratch host tree a run mounts, and the table of writable mounts that every
+// file and directory guest runs on.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import {
@@ -39,7 +39,6 @@ export interface RunOptions {
   input?: string | Buffer;
   /** Kill the process after this long (a hung runtime must fail the test, not the suite). */
   killAfterMs?: number;
-  cwd?: string;
   /** Leave stdin open (no end of input) for the whole run: a guest reading it blocks. */
   keepStdinOpen?: boolean;
 }
@@ -49,7 +48,7 @@ export function twine(args: readonly string[], opts: RunOptions = {}): Promise<R
   const started = performance.now();
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [TWINE, ...args], {
-      cwd: opts.cwd ?? ROOT,
+      cwd: ROOT,
       stdio: ["pipe", "pipe", "pipe"],
     });
     const out: Buffer[] = [];
@@ -106,7 +105,9 @@ export interface Sandbox {
   root: string;
   data: string;
   outside: string;
-  /** Everything under root, as sorted relative paths ("data/f.txt", "outside/secret.txt", ...). */
+  /** <root>/store, not created: for a mount kind's own storage (a pfs volume), left out of listing(). */
+  store: string;
+  /** Everything under root but store, as sorted relative paths ("data/f.txt", "outside/secret.txt"). */
   listing(): string[];
   /** Asserts the secret was neither read (where atime tells), changed, nor had its times set. */
   assertSecretUntouched(): void;
@@ -126,7 +127,8 @@ export function makeSandbox(): Sandbox {
     root,
     data,
     outside,
-    listing: () => listTree(root, ""),
+    store: join(root, "store"),
+    listing: () => listTree(root, "").filter((p) => p !== "store" && !p.startsWith("store/")),
     assertSecretUntouched: () => {
       const st = statSync(secret);
       assert.equal(st.mtimeMs, SECRET_MTIME * 1000, "the secret's mtime changed");
@@ -160,8 +162,8 @@ function listTree(dir: string, prefix: string): string[] {
 
 /**
  * A writable mount at /data that file and directory guests run on, with the same expected output.
- * A mount kind whose storage is not plain files (pfs) keeps it outside the sandbox root, so the
- * checks that nothing appeared next to the mounted directory still hold; `flags` may set it up.
+ * A mount kind whose storage is not plain files (pfs) keeps it in sandbox.store, which `flags` may
+ * set up (e.g. create a volume and a key file) before returning the run flags.
  */
 export interface MountKind {
   name: string;

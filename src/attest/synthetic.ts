@@ -200,6 +200,8 @@ export interface SyntheticSgxOptions {
   tcbStatus?: TcbStatus;
   /** Put the PCK leaf on the PCK CRL. */
   revokePckLeaf?: boolean;
+  /** Put the PCK CA on the root CA CRL. */
+  revokePckCa?: boolean;
   /** Validity of the PCK leaf certificate. */
   pckLeafValidity?: { notBefore: Date; notAfter: Date };
 }
@@ -244,12 +246,13 @@ export class SyntheticSgxPlatform {
       notAfter: certTo,
       ca: true,
     });
+    const caSerial = serial();
     const caDer = makeCert({
       subjectCn: CA,
       issuerCn: ROOT,
       publicKey: ca.publicKey,
       signingKey: root.privateKey,
-      serial: serial(),
+      serial: caSerial,
       notBefore: certFrom,
       notAfter: certTo,
       ca: true,
@@ -346,7 +349,7 @@ export class SyntheticSgxPlatform {
         signingKey: root.privateKey,
         thisUpdate: colFrom,
         nextUpdate: colTo,
-        revokedSerials: [],
+        revokedSerials: opts.revokePckCa === true ? [caSerial] : [],
       }),
       pckCrl: makeCrl({
         issuerCn: CA,

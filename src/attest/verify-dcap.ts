@@ -109,9 +109,16 @@ export function tdFields(b: TdReportBody): Fields {
   return f;
 }
 
-function signedJsonIssues(what: string, text: string, sig: Uint8Array, signer: Cert | undefined): Issue[] {
+/** TCB info and QE identity are signed by a certificate the root issued directly (Intel SGX TCB Signing). */
+function signedJsonIssues(what: string, text: string, sig: Uint8Array, chain: readonly Cert[]): Issue[] {
+  const signer = chain[0];
   if (signer === undefined)
     return [{ code: "attest.not_evaluated", detail: `${what}: no signing certificate` }];
+  const last = chain[chain.length - 1]!;
+  const depth = bytesEqual(last.issuerDer, last.subjectDer) ? chain.length - 1 : chain.length;
+  if (depth !== 1) {
+    return [{ code: "attest.cert_chain", detail: `${what}: the signer must be issued by the root itself` }];
+  }
   if (!verifyP1363("sha256", Buffer.from(text, "utf8"), signer.publicKey, sig)) {
     return [
       {
@@ -242,7 +249,7 @@ export function verifyDcap(
     const found = [
       ...checkChain(tcbChain, root, now, "TCB info issuer chain"),
       ...revokedBy(tcbChain, rootCrl, "TCB info issuer chain"),
-      ...signedJsonIssues("TCB info", collateral.tcbInfo, collateral.tcbInfoSignature, tcbChain[0]),
+      ...signedJsonIssues("TCB info", collateral.tcbInfo, collateral.tcbInfoSignature, tcbChain),
     ];
     if (tcbInfo !== undefined) {
       found.push(...inWindow("TCB info", tcbInfo.issueDate, tcbInfo.nextUpdate, now));
@@ -281,7 +288,7 @@ export function verifyDcap(
     const found = [
       ...checkChain(qeChain, root, now, "QE identity issuer chain"),
       ...revokedBy(qeChain, rootCrl, "QE identity issuer chain"),
-      ...signedJsonIssues("QE identity", collateral.qeIdentity, collateral.qeIdentitySignature, qeChain[0]),
+      ...signedJsonIssues("QE identity", collateral.qeIdentity, collateral.qeIdentitySignature, qeChain),
     ];
     if (qeId !== undefined) {
       found.push(...inWindow("QE identity", qeId.issueDate, qeId.nextUpdate, now));

@@ -12,7 +12,7 @@ import { verifyEvidence } from "./index.js";
 import type { Policy } from "./policy.js";
 import { SyntheticSgxPlatform, derToPem, makeCert, p256KeyPair } from "./synthetic.js";
 import { fixture, sgxVector } from "./test-vectors.js";
-import { pemToDers } from "./x509.js";
+import { checkChain, parseCert, pemToDers } from "./x509.js";
 
 const ACCEPT_REAL: Policy = {
   acceptedTcbStatuses: ["UpToDate", "SWHardeningNeeded", "ConfigurationAndSWHardeningNeeded"],
@@ -289,6 +289,25 @@ void test("a revoked PCK certificate is refused", () => {
   assert.deepEqual(failed(v), ["4.pck_chain attest.cert_revoked"]);
 });
 
+void test("a revoked PCK CA (on the root CA CRL) is refused", () => {
+  const p = new SyntheticSgxPlatform({ now: NOW, revokePckCa: true });
+  const v = synth(p, p.quote());
+  assert.deepEqual(failed(v), ["3.pck_crl attest.cert_revoked", "4.pck_chain attest.cert_revoked"]);
+});
+
+void test("truncated and oversized evidence is refused at step 1", () => {
+  const { quote, collateral, now } = sgxVector();
+  assert.deepEqual(failed(verifySgx(quote.subarray(0, 1000), collateral, now)), [
+    "1.header attest.truncated",
+  ]);
+  const big = new Uint8Array(70_000);
+  big.set(quote);
+  assert.deepEqual(failed(verifySgx(big, collateral, now)), ["1.header attest.too_large"]);
+  const snp = fixture("snp/attestation.bin");
+  const v = verifyEvidence(snp.subarray(0, 1000), { collateral: { certs: [] }, now, kind: "snp" });
+  assert.deepEqual(failed(v), ["1.report attest.truncated"]);
+});
+
 void test("an expired PCK certificate is refused", () => {
   const p = new SyntheticSgxPlatform({
     now: NOW,
@@ -365,4 +384,43 @@ void test("the expected kind is enforced", () => {
   const { quote, collateral, now } = sgxVector();
   const v = verifyEvidence(quote, { collateral, now, kind: "tdx", policy: ACCEPT_REAL });
   assert.ok(failedCodes(v).has("attest.kind"));
+});
+
+void test("a certificate issued by a non-CA certificate does not chain", () => {
+  const now = new Date("2026-01-01T00:00:00Z");
+  const [root, leaf, child] = [p256KeyPair(), p256KeyPair(), p256KeyPair()];
+  const span = { notBefore: new Date("2025-01-01T00:00:00Z"), notAfter: new Date("2027-01-01T00:00:00Z") };
+  const rootDer = makeCert({
+    subjectCn: "R",
+    issuerCn: "R",
+    publicKey: root.publicKey,
+    signingKey: root.privateKey,
+    serial: Uint8Array.of(1),
+    ca: true,
+    ...span,
+  });
+  const leafDer = makeCert({
+    subjectCn: "L",
+    issuerCn: "R",
+    publicKey: leaf.publicKey,
+    signingKey: root.privateKey,
+    serial: Uint8Array.of(2),
+    ca: false,
+    ...span,
+  });
+  const childDer = makeCert({
+    subjectCn: "C",
+    issuerCn: "L",
+    publicKey: child.publicKey,
+    signingKey: leaf.privateKey,
+    serial: Uint8Array.of(3),
+    ca: false,
+    ...span,
+  });
+  const r = parseCert(rootDer);
+  assert.deepEqual(checkChain([parseCert(leafDer)], r, now, "ok"), []);
+  assert.deepEqual(
+    checkChain([parseCert(childDer), parseCert(leafDer)], r, now, "bad").map((i) => i.code),
+    ["attest.cert_chain"],
+  );
 });

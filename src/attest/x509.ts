@@ -193,7 +193,12 @@ export function checkChain(presented: readonly Cert[], root: Cert, now: Date, wh
   for (let i = 0; i + 1 < chain.length; i++) {
     const c = chain[i]!;
     const parent = chain[i + 1]!;
-    if (!signedBy(c, parent)) {
+    if (!parent.x509.ca) {
+      found.push({
+        code: "attest.cert_chain",
+        detail: `${what}: issuer "${parent.subjectCn}" is not a CA certificate`,
+      });
+    } else if (!signedBy(c, parent)) {
       const code =
         i + 2 === chain.length && !bytesEqual(c.issuerDer, parent.subjectDer)
           ? "attest.root_untrusted"

@@ -28,7 +28,8 @@ function usage(message: string): TwineError {
 
 function parseEnv(s: string): [string, string] {
   const eq = s.indexOf("=");
-  if (eq <= 0 || s.includes("\0")) throw usage(`--env expects K=V with a non-empty K, got ${JSON.stringify(s)}`);
+  if (eq <= 0 || s.includes("\0"))
+    throw usage(`--env expects K=V with a non-empty K, got ${JSON.stringify(s)}`);
   return [s.slice(0, eq), s.slice(eq + 1)];
 }
 
@@ -46,7 +47,8 @@ export function parsePfsFlag(s: string): { hostPath: string; guestPath: string }
   const sep = s.indexOf("::");
   const hostPath = s.slice(0, Math.max(sep, 0));
   const guestPath = s.slice(sep + 2);
-  if (sep <= 0 || guestPath === "" || s.includes("\0")) throw usage(`--pfs expects HOST::GUEST, got ${JSON.stringify(s)}`);
+  if (sep <= 0 || guestPath === "" || s.includes("\0"))
+    throw usage(`--pfs expects HOST::GUEST, got ${JSON.stringify(s)}`);
   return { hostPath, guestPath };
 }
 
@@ -95,14 +97,31 @@ export function registerMeasure(program: Command): void {
     .argument("<module>", "the .wasm file")
     .argument("[args...]", "arguments for the guest (as for run)")
     .option("--dir <HOST::GUEST[:ro|:rw]>", "a host directory mount (as for run)", mount(parseDirFlag))
-    .option("--mem <GUEST>", "an in-memory directory mount (as for run)", mount((s) => ({ type: "mem", guestPath: s })))
-    .option("--pfs <HOST::GUEST>", "a protected volume mount (as for run)", mount((s) => ({ type: "pfs", ...parsePfsFlag(s) })))
-    .option("--env <K=V>", "an environment variable for the guest", (v: string, p: [string, string][]) => [...p, parseEnv(v)], [])
+    .option(
+      "--mem <GUEST>",
+      "an in-memory directory mount (as for run)",
+      mount((s) => ({ type: "mem", guestPath: s })),
+    )
+    .option(
+      "--pfs <HOST::GUEST>",
+      "a protected volume mount (as for run)",
+      mount((s) => ({ type: "pfs", ...parsePfsFlag(s) })),
+    )
+    .option(
+      "--env <K=V>",
+      "an environment variable for the guest",
+      (v: string, p: [string, string][]) => [...p, parseEnv(v)],
+      [],
+    )
     .option("--timeout <seconds>", "the run's time limit", (s) => parseNumber("--timeout", s, false))
     .option("--max-memory <MiB>", "the guest's memory cap", (s) => parseNumber("--max-memory", s, true))
     .option("--max-fds <N>", "most file descriptors open at once", (s) => parseNumber("--max-fds", s, true))
     .option("--tiering <auto|eager|lazy>", "accepted for symmetry with run; not part of the manifest")
-    .option("--tee <sim|gramine|tsm|auto>", "accepted for symmetry with run; not part of the manifest", parseTeeChoice)
+    .option(
+      "--tee <sim|gramine|tsm|auto>",
+      "accepted for symmetry with run; not part of the manifest",
+      parseTeeChoice,
+    )
     .option("--seal <program|signer>", "sealing policy for --pfs keys", parseSealPolicy)
     .option("--json", "print one JSON object")
     .action((module: string, args: string[], flags: MeasureFlags) => {
@@ -110,10 +129,15 @@ export function registerMeasure(program: Command): void {
       try {
         bytes = new Uint8Array(readFileSync(module));
       } catch (e) {
-        throw new TwineError("cli.usage", `cannot read module ${module} (${(e as { code?: string }).code ?? "error"})`, { cause: e });
+        throw new TwineError(
+          "cli.usage",
+          `cannot read module ${module} (${(e as { code?: string }).code ?? "error"})`,
+          { cause: e },
+        );
       }
       parseModule(bytes);
-      if (mounts.some((m) => m.guestPath === "" || m.guestPath.includes("\0"))) throw usage("a mount's guest path must be non-empty");
+      if (mounts.some((m) => m.guestPath === "" || m.guestPath.includes("\0")))
+        throw usage("a mount's guest path must be non-empty");
       const launch: LaunchFlags = { args, env: Object.fromEntries(flags.env), mounts };
       if (flags.maxMemory !== undefined) launch.maxMemoryBytes = flags.maxMemory * MIB;
       if (flags.maxFds !== undefined) launch.maxOpenFds = flags.maxFds;
@@ -123,9 +147,13 @@ export function registerMeasure(program: Command): void {
       const moduleHash = createHash("sha256").update(bytes).digest("hex");
       const launchHash = Buffer.from(m.hash).toString("hex");
       if (flags.json === true) {
-        process.stdout.write(`${JSON.stringify({ moduleSha256: moduleHash, launchSha256: launchHash, manifest: m.json })}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ moduleSha256: moduleHash, launchSha256: launchHash, manifest: m.json })}\n`,
+        );
       } else {
-        process.stdout.write(`module sha256: ${moduleHash}\nlaunch sha256: ${launchHash}\nmanifest: ${m.json}\n`);
+        process.stdout.write(
+          `module sha256: ${moduleHash}\nlaunch sha256: ${launchHash}\nmanifest: ${m.json}\n`,
+        );
       }
     });
 }

@@ -26,8 +26,8 @@ async function twine(...args: string[]): Promise<{ status: number; stdout: strin
   const { stdout, stderr } = process;
   const ow = stdout.write.bind(stdout);
   const ew = stderr.write.bind(stderr);
-  stdout.write = ((s: string | Uint8Array) => out.push(String(s)) > 0) as typeof stdout.write;
-  stderr.write = ((s: string | Uint8Array) => err.push(String(s)) > 0) as typeof stderr.write;
+  stdout.write = ((s: string | Uint8Array) => out.push(String(s)) > 0);
+  stderr.write = ((s: string | Uint8Array) => err.push(String(s)) > 0);
   process.exitCode = undefined;
   try {
     const status = await main(args);

@@ -1,6 +1,7 @@
 // `twine run`: parse and strictly validate the flags, run the module with the Runtime, and turn the
 // outcome into the exit status: the guest's own exit code, or one error line and the status from
 // errors.ts (trap 134, timeout 124, limits 125, bad module 65, bad flags 2).
+import { fstatSync } from "node:fs";
 import type { Command } from "commander";
 import { TwineError } from "../errors.js";
 import { MAX_TIMEOUT_MS, Runtime, type RunOptions } from "../runtime/runtime.js";
@@ -70,6 +71,23 @@ function parseTiering(s: string): Tiering {
   return t;
 }
 
+/**
+ * A guest blocked in read(2) on a blocking stdin pipe cannot be stopped by a timeout, and the
+ * process could not exit until the read returned. Creating `process.stdin` makes a pipe or socket
+ * stdin non-blocking (libuv does so, and Node restores the flags at exit); the WASI host then
+ * waits for EAGAIN in short interruptible sleeps. It reads nothing until someone listens, and no
+ * one does. A terminal stays blocking (libuv reopens it rather than change the shared one).
+ */
+function makeStdinInterruptible(): void {
+  let st;
+  try {
+    st = fstatSync(0);
+  } catch {
+    return; // no stdin at all
+  }
+  if (st.isFIFO() || st.isSocket()) void process.stdin;
+}
+
 export function registerRun(program: Command): void {
   // --dir and --mem share one list so preopens get fds 3, 4, … in command-line order.
   const mounts: MountConfig[] = [];
@@ -102,7 +120,9 @@ export function registerRun(program: Command): void {
       if (flags.maxMemory !== undefined) options.maxMemoryBytes = flags.maxMemory * MIB;
       if (flags.maxFds !== undefined) options.maxOpenFds = flags.maxFds;
       if (flags.tiering !== undefined) options.tiering = flags.tiering;
-      const result = await new Runtime(options).run(module);
+      const runtime = new Runtime(options);
+      makeStdinInterruptible();
+      const result = await runtime.run(module);
       if (result.status !== "exited") throw result.error;
       program.setOptionValue("__status", result.exitCode);
     });

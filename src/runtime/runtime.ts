@@ -59,7 +59,7 @@ export class Runtime {
 
   constructor(options: RunOptions = {}) {
     validateOptions(options);
-    this.options = options;
+    this.options = { ...options };
   }
 
   /**

@@ -19,7 +19,7 @@ function codeOf(f: () => unknown): string {
   return "no error";
 }
 
-test("gramine: writes user_report_data and returns the real quote as sgx_ecdsa evidence", () => {
+void test("gramine: writes user_report_data and returns the real quote as sgx_ecdsa evidence", () => {
   const root = mimicGramine();
   const ev = new GramineTee({ root }).getEvidence(HELLO);
   assert.equal(ev.type, "sgx_ecdsa");
@@ -28,35 +28,59 @@ test("gramine: writes user_report_data and returns the real quote as sgx_ecdsa e
   assert.deepEqual(new Uint8Array(fs.readFileSync(path.join(root, "user_report_data"))), HELLO);
 });
 
-test("gramine: measurement is MRENCLAVE from the local report", () => {
+void test("gramine: measurement is MRENCLAVE from the local report", () => {
   const m = new GramineTee({ root: mimicGramine() }).measurement();
-  assert.equal(Buffer.from(m).toString("hex"), "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb");
+  assert.equal(
+    Buffer.from(m).toString("hex"),
+    "33d8736db756ed4997e04ba358d27833188f1932ff7b1d156904d3f560452fbb",
+  );
 });
 
-test("gramine: a quote over other report data is refused", () => {
+void test("gramine: a quote over other report data is refused", () => {
   const tee = new GramineTee({ root: mimicGramine() });
-  assert.equal(codeOf(() => tee.getEvidence(new Uint8Array(64))), "tee.report_data_mismatch");
+  assert.equal(
+    codeOf(() => tee.getEvidence(new Uint8Array(64))),
+    "tee.report_data_mismatch",
+  );
 });
 
-test("gramine: report data must be exactly 64 bytes", () => {
+void test("gramine: report data must be exactly 64 bytes", () => {
   const tee = new GramineTee({ root: mimicGramine() });
-  assert.equal(codeOf(() => tee.getEvidence(new Uint8Array(32))), "tee.report_data");
+  assert.equal(
+    codeOf(() => tee.getEvidence(new Uint8Array(32))),
+    "tee.report_data",
+  );
 });
 
-test("gramine: missing device, wrong attestation type, short and empty quotes", () => {
-  assert.equal(codeOf(() => new GramineTee({ root: path.join(tempDir("none"), "attestation") })), "tee.no_device");
-  assert.equal(codeOf(() => new GramineTee({ root: mimicGramine({ type: "epid" }) })), "tee.attestation_type");
-  assert.equal(codeOf(() => new GramineTee({ root: mimicGramine({ type: "none" }) })), "tee.attestation_type");
+void test("gramine: missing device, wrong attestation type, short and empty quotes", () => {
+  assert.equal(
+    codeOf(() => new GramineTee({ root: path.join(tempDir("none"), "attestation") })),
+    "tee.no_device",
+  );
+  assert.equal(
+    codeOf(() => new GramineTee({ root: mimicGramine({ type: "epid" }) })),
+    "tee.attestation_type",
+  );
+  assert.equal(
+    codeOf(() => new GramineTee({ root: mimicGramine({ type: "none" }) })),
+    "tee.attestation_type",
+  );
   for (const quote of [QUOTE.subarray(0, 431), new Uint8Array(0)]) {
     const tee = new GramineTee({ root: mimicGramine({ quote }) });
-    assert.equal(codeOf(() => tee.getEvidence(HELLO)), "tee.short_quote");
+    assert.equal(
+      codeOf(() => tee.getEvidence(HELLO)),
+      "tee.short_quote",
+    );
   }
   const root = mimicGramine();
   fs.rmSync(path.join(root, "quote"));
-  assert.equal(codeOf(() => new GramineTee({ root }).getEvidence(HELLO)), "tee.no_device");
+  assert.equal(
+    codeOf(() => new GramineTee({ root }).getEvidence(HELLO)),
+    "tee.no_device",
+  );
 });
 
-test("gramine: sealing keys come from keys/_sgx_mrenclave or _sgx_mrsigner, per policy and program", () => {
+void test("gramine: sealing keys come from keys/_sgx_mrenclave or _sgx_mrsigner, per policy and program", () => {
   const root = mimicGramine();
   const tee = new GramineTee({ root });
   const a = new Uint8Array(32).fill(1);
@@ -70,7 +94,13 @@ test("gramine: sealing keys come from keys/_sgx_mrenclave or _sgx_mrsigner, per 
   fs.writeFileSync(path.join(root, "keys", "_sgx_mrenclave"), Buffer.alloc(16, 0xe2));
   assert.notDeepEqual(tee.getSealingKey("program", a), pa, "another enclave key gives another sealing key");
   fs.writeFileSync(path.join(root, "keys", "_sgx_mrsigner"), Buffer.alloc(8));
-  assert.equal(codeOf(() => tee.getSealingKey("signer", a)), "tee.key");
+  assert.equal(
+    codeOf(() => tee.getSealingKey("signer", a)),
+    "tee.key",
+  );
   const noKeys = new GramineTee({ root: mimicGramine({ keys: false }) });
-  assert.equal(codeOf(() => noKeys.getSealingKey("program", a)), "tee.no_device");
+  assert.equal(
+    codeOf(() => noKeys.getSealingKey("program", a)),
+    "tee.no_device",
+  );
 });

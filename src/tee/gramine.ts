@@ -34,7 +34,10 @@ export class GramineTee implements Tee {
     this.root = opts.root ?? GRAMINE_ROOT;
     const type = this.read("attestation_type").toString("latin1").trim();
     if (type !== "dcap") {
-      throw new TwineError("tee.attestation_type", `Gramine attestation type is "${type}", twine needs "dcap"`);
+      throw new TwineError(
+        "tee.attestation_type",
+        `Gramine attestation type is "${type}", twine needs "dcap"`,
+      );
     }
   }
 
@@ -59,12 +62,18 @@ export class GramineTee implements Tee {
     }
     const quote = new Uint8Array(this.read("quote"));
     if (quote.length < QUOTE_MIN_SIZE) {
-      throw new TwineError("tee.short_quote", `Gramine returned a ${quote.length}-byte quote (at least ${QUOTE_MIN_SIZE})`);
+      throw new TwineError(
+        "tee.short_quote",
+        `Gramine returned a ${quote.length}-byte quote (at least ${QUOTE_MIN_SIZE})`,
+      );
     }
     // A quote for other report data means someone else's write raced ours, or a stale quote.
     const got = quote.subarray(QUOTE_REPORT_DATA, QUOTE_REPORT_DATA + REPORT_DATA_SIZE);
     if (!Buffer.from(got).equals(reportData)) {
-      throw new TwineError("tee.report_data_mismatch", "Gramine's quote carries other report data than written");
+      throw new TwineError(
+        "tee.report_data_mismatch",
+        "Gramine's quote carries other report data than written",
+      );
     }
     return { type: "sgx_ecdsa", report: quote, sim: false };
   }
@@ -83,7 +92,10 @@ export class GramineTee implements Tee {
     if (this.measured === undefined) {
       const report = this.read("report");
       if (report.length < SGX_REPORT_SIZE) {
-        throw new TwineError("tee.short_report", `Gramine returned a ${report.length}-byte report (${SGX_REPORT_SIZE})`);
+        throw new TwineError(
+          "tee.short_report",
+          `Gramine returned a ${report.length}-byte report (${SGX_REPORT_SIZE})`,
+        );
       }
       this.measured = new Uint8Array(report.subarray(REPORT_MR_ENCLAVE, REPORT_MR_ENCLAVE + 32));
     }
@@ -94,7 +106,11 @@ export class GramineTee implements Tee {
 function deviceError(file: string, e: unknown): TwineError {
   const code = (e as NodeJS.ErrnoException).code;
   if (code === "ENOENT" || code === "ENOTDIR") {
-    return new TwineError("tee.no_device", `${file} does not exist: not running under Gramine with attestation`, { cause: e });
+    return new TwineError(
+      "tee.no_device",
+      `${file} does not exist: not running under Gramine with attestation`,
+      { cause: e },
+    );
   }
   return new TwineError("tee.io", `${file}: ${code ?? "I/O error"}`, { cause: e });
 }

@@ -65,19 +65,27 @@ export interface TeeImportOptions {
 }
 
 class RatsError extends Error {
-  constructor(readonly rc: number, message: string) {
+  constructor(
+    readonly rc: number,
+    message: string,
+  ) {
     super(message);
   }
 }
 
 function b64(s: string): Uint8Array {
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0) throw new RatsError(ATTEST_RC.INVALID, "report_base64 is not base64");
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(s) || s.length % 4 !== 0)
+    throw new RatsError(ATTEST_RC.INVALID, "report_base64 is not base64");
   return new Uint8Array(Buffer.from(s, "base64"));
 }
 
 /** Evidence JSON as lib-rats writes it: {"type","report_base64","report_len"}. */
 export function evidenceToJson(e: Pick<Evidence, "type" | "report">): string {
-  return JSON.stringify({ type: e.type, report_base64: Buffer.from(e.report).toString("base64"), report_len: e.report.length });
+  return JSON.stringify({
+    type: e.type,
+    report_base64: Buffer.from(e.report).toString("base64"),
+    report_len: e.report.length,
+  });
 }
 
 export function evidenceFromJson(text: string): { type: EvidenceType; report: Uint8Array } {
@@ -87,13 +95,17 @@ export function evidenceFromJson(text: string): { type: EvidenceType; report: Ui
   } catch {
     throw new RatsError(ATTEST_RC.INVALID, "evidence is not JSON");
   }
-  if (typeof j !== "object" || j === null || Array.isArray(j)) throw new RatsError(ATTEST_RC.INVALID, "evidence JSON is not an object");
+  if (typeof j !== "object" || j === null || Array.isArray(j))
+    throw new RatsError(ATTEST_RC.INVALID, "evidence JSON is not an object");
   const o = j as Record<string, unknown>;
   const type = o.type;
-  if (type !== "sgx_ecdsa" && type !== "tdx_ecdsa" && type !== "sev_snp") throw new RatsError(ATTEST_RC.UNSUPPORTED, "unknown evidence type");
-  if (typeof o.report_base64 !== "string" || typeof o.report_len !== "number") throw new RatsError(ATTEST_RC.INVALID, "evidence JSON lacks report_base64 / report_len");
+  if (type !== "sgx_ecdsa" && type !== "tdx_ecdsa" && type !== "sev_snp")
+    throw new RatsError(ATTEST_RC.UNSUPPORTED, "unknown evidence type");
+  if (typeof o.report_base64 !== "string" || typeof o.report_len !== "number")
+    throw new RatsError(ATTEST_RC.INVALID, "evidence JSON lacks report_base64 / report_len");
   const report = b64(o.report_base64);
-  if (report.length !== o.report_len) throw new RatsError(ATTEST_RC.INVALID, "report_len does not match the report");
+  if (report.length !== o.report_len)
+    throw new RatsError(ATTEST_RC.INVALID, "report_len does not match the report");
   return { type, report };
 }
 
@@ -107,7 +119,8 @@ const at = (q: Uint8Array, off: number, len: number): Uint8Array => {
 export function fillRatsSgxEvidence(quote: Uint8Array): Uint8Array {
   const L = RATS_SGX_EVIDENCE;
   if (quote.length > L.quoteMax) throw new RatsError(ATTEST_RC.SIZE, "quote larger than SGX_QUOTE_MAX_SIZE");
-  if (quote.length < SGX_BODY + 384 || quote[0] !== 3 || quote[1] !== 0) throw new RatsError(ATTEST_RC.INVALID, "not an SGX v3 quote");
+  if (quote.length < SGX_BODY + 384 || quote[0] !== 3 || quote[1] !== 0)
+    throw new RatsError(ATTEST_RC.INVALID, "not an SGX v3 quote");
   const out = new Uint8Array(L.size);
   const dv = new DataView(out.buffer);
   out.set(quote, L.quote);
@@ -128,10 +141,19 @@ function dvOf(b: Uint8Array): DataView {
 
 const SEAL_INFO = Buffer.from("twine-seal/v1/guest-aes-256-gcm");
 
-export function sealBuffer(key: Uint8Array, policy: SealPolicy, aad: Uint8Array, plaintext: Uint8Array): Uint8Array {
+export function sealBuffer(
+  key: Uint8Array,
+  policy: SealPolicy,
+  aad: Uint8Array,
+  plaintext: Uint8Array,
+): Uint8Array {
   const header = Uint8Array.of(SEAL_VERSION, SEAL_POLICY_CODES.indexOf(policy));
   const nonce = randomBytes(12);
-  const c = createCipheriv("aes-256-gcm", Buffer.from(hkdfSync("sha256", key, new Uint8Array(0), SEAL_INFO, 32)), nonce);
+  const c = createCipheriv(
+    "aes-256-gcm",
+    Buffer.from(hkdfSync("sha256", key, new Uint8Array(0), SEAL_INFO, 32)),
+    nonce,
+  );
   c.setAAD(Buffer.concat([header, aad]));
   const ct = Buffer.concat([c.update(plaintext), c.final()]);
   return new Uint8Array(Buffer.concat([header, nonce, ct, c.getAuthTag()]));
@@ -148,13 +170,19 @@ export function sealedPolicy(sealed: Uint8Array): SealPolicy {
 
 export function unsealBuffer(key: Uint8Array, aad: Uint8Array, sealed: Uint8Array): Uint8Array {
   sealedPolicy(sealed);
-  const d = createDecipheriv("aes-256-gcm", Buffer.from(hkdfSync("sha256", key, new Uint8Array(0), SEAL_INFO, 32)), sealed.subarray(2, 14));
+  const d = createDecipheriv(
+    "aes-256-gcm",
+    Buffer.from(hkdfSync("sha256", key, new Uint8Array(0), SEAL_INFO, 32)),
+    sealed.subarray(2, 14),
+  );
   d.setAAD(Buffer.concat([sealed.subarray(0, 2), aad]));
   d.setAuthTag(sealed.subarray(sealed.length - 16));
   try {
     return new Uint8Array(Buffer.concat([d.update(sealed.subarray(14, sealed.length - 16)), d.final()]));
   } catch (e) {
-    throw new TwineError("tee.unseal", "sealed data does not open under this identity (or was changed)", { cause: e });
+    throw new TwineError("tee.unseal", "sealed data does not open under this identity (or was changed)", {
+      cause: e,
+    });
   }
 }
 

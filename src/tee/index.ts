@@ -24,5 +24,15 @@ export {
   RATS_SGX_EVIDENCE,
 } from "./guest-imports.js";
 export type { GuestExports, EvidenceVerifier, TeeImportOptions } from "./guest-imports.js";
-export { createTee, detectTee, defaultVerifier, pfsVolumeKey, parseTeeChoice, parseSealPolicy, TEE_CHOICES } from "./select.js";
+export {
+  createTee,
+  detectTee,
+  defaultVerifier,
+  pfsVolumeKey,
+  parseTeeChoice,
+  parseSealPolicy,
+  TEE_CHOICES,
+} from "./select.js";
 export type { TeeChoice, TeeLocations } from "./select.js";
+export { createWorkerTeeImports } from "./worker-tee.js";
+export type { TeeConfig } from "./worker-tee.js";

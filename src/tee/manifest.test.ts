@@ -18,24 +18,29 @@ const BASE: LaunchInput = {
   seal: "program",
 };
 
-test("canonical JSON: sorted keys, no whitespace, safe integers only", () => {
-  assert.equal(canonicalJson({ b: [1, "x\n"], a: null, c: { z: true, y: false } }), '{"a":null,"b":[1,"x\\n"],"c":{"y":false,"z":true}}');
+void test("canonical JSON: sorted keys, no whitespace, safe integers only", () => {
+  assert.equal(
+    canonicalJson({ b: [1, "x\n"], a: null, c: { z: true, y: false } }),
+    '{"a":null,"b":[1,"x\\n"],"c":{"y":false,"z":true}}',
+  );
   assert.throws(() => canonicalJson({ x: 1.5 }), { code: "tee.manifest" });
   assert.throws(() => canonicalJson({ x: 2 ** 53 }), { code: "tee.manifest" });
 });
 
-test("launch manifest: exact canonical text, and its hash is SHA-256 of that text", () => {
+void test("launch manifest: exact canonical text, and its hash is SHA-256 of that text", () => {
   const m = launchManifest(BASE);
   assert.equal(
     m.json,
     '{"args":["--n","3"],"env":{"A":"1","B":"2"},"limits":{"maxMemoryBytes":67108864,"maxOpenFds":null,"timeoutMs":null},' +
-      '"module":{"sha256":"' + "ab".repeat(32) + '"},"mounts":[{"guestPath":"/in","readonly":true,"type":"host"},' +
+      '"module":{"sha256":"' +
+      "ab".repeat(32) +
+      '"},"mounts":[{"guestPath":"/in","readonly":true,"type":"host"},' +
       '{"guestPath":"/data","key":"sealed","type":"pfs"}],"tee":{"seal":"program"},"twineLaunchManifest":1}',
   );
   assert.equal(Buffer.from(m.hash).toString("hex"), createHash("sha256").update(m.json).digest("hex"));
 });
 
-test("launch manifest: every input changes the hash; env order does not", () => {
+void test("launch manifest: every input changes the hash; env order does not", () => {
   const h = (i: LaunchInput): string => Buffer.from(launchManifest(i).hash).toString("hex");
   const base = h(BASE);
   assert.equal(h({ ...BASE, env: { A: "1", B: "2" } }), base);
@@ -57,7 +62,7 @@ test("launch manifest: every input changes the hash; env order does not", () => 
   assert.throws(() => launchManifest({ ...BASE, moduleHash: new Uint8Array(31) }), { code: "tee.manifest" });
 });
 
-test("report data: launch hash in the first half, nonce and runtime key bound in the second", () => {
+void test("report data: launch hash in the first half, nonce and runtime key bound in the second", () => {
   const launchHash = new Uint8Array(32).fill(9);
   const rd = runtimeReportData({ launchHash, nonce: Uint8Array.of(1, 2), runtimeKey: Uint8Array.of(3) });
   assert.equal(rd.length, 64);
@@ -70,10 +75,13 @@ test("report data: launch hash in the first half, nonce and runtime key bound in
   // Moving a byte between nonce and key changes the binding (length prefixes).
   const moved = runtimeReportData({ launchHash, nonce: Uint8Array.of(1), runtimeKey: Uint8Array.of(2, 3) });
   assert.notDeepEqual(moved, rd);
-  assert.throws(() => runtimeReportData({ launchHash, nonce: new Uint8Array(5000), runtimeKey: new Uint8Array(1) }), { code: "tee.report_data" });
+  assert.throws(
+    () => runtimeReportData({ launchHash, nonce: new Uint8Array(5000), runtimeKey: new Uint8Array(1) }),
+    { code: "tee.report_data" },
+  );
 });
 
-test("report data: lib-rats layout is SHA-256(SHA-256(module) || buffer) then zeros", () => {
+void test("report data: lib-rats layout is SHA-256(SHA-256(module) || buffer) then zeros", () => {
   const mh = createHash("sha256").update("module").digest();
   const rd = libratsReportData(mh, Buffer.from("hello"));
   assert.deepEqual(Buffer.from(rd.subarray(0, 32)), createHash("sha256").update(mh).update("hello").digest());

@@ -36,7 +36,8 @@ export interface LaunchManifest {
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
 export function launchManifest(i: LaunchInput): LaunchManifest {
-  if (i.moduleHash.length !== 32) throw new TwineError("tee.manifest", "module hash must be a 32-byte SHA-256");
+  if (i.moduleHash.length !== 32)
+    throw new TwineError("tee.manifest", "module hash must be a 32-byte SHA-256");
   const limit = (n: number | undefined): CanonicalValue => (n === undefined ? null : n);
   const doc: CanonicalValue = {
     twineLaunchManifest: MANIFEST_VERSION,

@@ -12,7 +12,8 @@ const DOMAIN = new TextEncoder().encode("twine/report-data/v1");
 export const MAX_BINDING_SIZE = 4096;
 
 function lengthPrefixed(b: Uint8Array): Uint8Array[] {
-  if (b.length > MAX_BINDING_SIZE) throw new TwineError("tee.report_data", `binding of ${b.length} bytes is too long`);
+  if (b.length > MAX_BINDING_SIZE)
+    throw new TwineError("tee.report_data", `binding of ${b.length} bytes is too long`);
   const len = new Uint8Array(4);
   new DataView(len.buffer).setUint32(0, b.length);
   return [len, b];

@@ -24,12 +24,17 @@ export interface TeeLocations {
 
 export function parseTeeChoice(s: string): TeeChoice {
   const c = TEE_CHOICES.find((x) => x === s);
-  if (c === undefined) throw new TwineError("cli.usage", `--tee expects one of ${TEE_CHOICES.join(", ")}, got ${JSON.stringify(s)}`);
+  if (c === undefined)
+    throw new TwineError(
+      "cli.usage",
+      `--tee expects one of ${TEE_CHOICES.join(", ")}, got ${JSON.stringify(s)}`,
+    );
   return c;
 }
 
 export function parseSealPolicy(s: string): SealPolicy {
-  if (s !== "program" && s !== "signer") throw new TwineError("cli.usage", `--seal expects program or signer, got ${JSON.stringify(s)}`);
+  if (s !== "program" && s !== "signer")
+    throw new TwineError("cli.usage", `--seal expects program or signer, got ${JSON.stringify(s)}`);
   return s;
 }
 

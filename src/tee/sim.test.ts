@@ -26,13 +26,13 @@ function failedCodes(v: { findings: { ok: boolean; code: string }[] }): string[]
   return v.findings.filter((f) => !f.ok).map((f) => f.code);
 }
 
-test("sim: default dir honours TWINE_SIM_DIR, then XDG_CONFIG_HOME, then ~/.config", () => {
+void test("sim: default dir honours TWINE_SIM_DIR, then XDG_CONFIG_HOME, then ~/.config", () => {
   assert.equal(defaultSimDir({ TWINE_SIM_DIR: "/x/sim" }), "/x/sim");
   assert.equal(defaultSimDir({ XDG_CONFIG_HOME: "/cfg" }), "/cfg/twine/sim");
   assert.match(defaultSimDir({}), /\.config\/twine\/sim$/);
 });
 
-test("sim: measurement hashes every dist .js file with its path, deterministically", () => {
+void test("sim: measurement hashes every dist .js file with its path, deterministically", () => {
   const m = measureRuntimeFiles(DIST);
   assert.deepEqual(measureRuntimeFiles(fakeDist({ "src/b/c.js": "c", "src/a.js": "a", "x.txt": "y" })), m);
   assert.notDeepEqual(measureRuntimeFiles(fakeDist({ "src/a.js": "a", "src/b/c.js": "C" })), m);
@@ -41,7 +41,7 @@ test("sim: measurement hashes every dist .js file with its path, deterministical
   assert.equal(new SimTee({ dir: tempDir("sim"), runtimeDist: DIST }).measurement().length, 32);
 });
 
-test("sim: evidence is a marked SGX v3 quote that verifies end to end only with dangerousAllowSim", () => {
+void test("sim: evidence is a marked SGX v3 quote that verifies end to end only with dangerousAllowSim", () => {
   const tee = new SimTee({ dir: tempDir("sim"), runtimeDist: DIST });
   const rd = new Uint8Array(64).fill(7);
   const ev = tee.getEvidence(rd);
@@ -56,7 +56,10 @@ test("sim: evidence is a marked SGX v3 quote that verifies end to end only with 
   assert.deepEqual(q.body.report.mrSigner, tee.mrSigner());
 
   const base = { collateral: tee.collateral(NOW), now: NOW, roots: { intelSgxRootCa: tee.rootDer } };
-  const policy = { reportData: Buffer.from(rd).toString("hex"), mrEnclave: Buffer.from(tee.measurement()).toString("hex") };
+  const policy = {
+    reportData: Buffer.from(rd).toString("hex"),
+    mrEnclave: Buffer.from(tee.measurement()).toString("hex"),
+  };
   const ok = verifyEvidenceAllowingSim(ev.report, { ...base, policy, dangerousAllowSim: true });
   assert.deepEqual(failedCodes(ok), []);
   assert.equal(ok.ok, true);
@@ -67,16 +70,24 @@ test("sim: evidence is a marked SGX v3 quote that verifies end to end only with 
   assert.deepEqual(failedCodes(refused), ["attest.sim", "attest.custom_root"]);
 
   // Against Intel's root (no sim root passed) the chain itself fails, whatever the option.
-  const intel = verifyEvidenceAllowingSim(ev.report, { collateral: tee.collateral(NOW), now: NOW, dangerousAllowSim: true });
+  const intel = verifyEvidenceAllowingSim(ev.report, {
+    collateral: tee.collateral(NOW),
+    now: NOW,
+    dangerousAllowSim: true,
+  });
   assert.equal(intel.ok, false);
   // The plain verifier refuses the sim root unless custom roots are allowed.
   assert.equal(verifyEvidence(ev.report, { ...base, policy }).ok, false);
 
-  const wrongRd = verifyEvidenceAllowingSim(ev.report, { ...base, policy: { reportData: "00" }, dangerousAllowSim: true });
+  const wrongRd = verifyEvidenceAllowingSim(ev.report, {
+    ...base,
+    policy: { reportData: "00" },
+    dangerousAllowSim: true,
+  });
   assert.deepEqual(failedCodes(wrongRd), ["attest.report_data_mismatch"]);
 });
 
-test("sim: the state persists: a second instance signs with the same root and seals the same keys", () => {
+void test("sim: the state persists: a second instance signs with the same root and seals the same keys", () => {
   const dir = tempDir("sim");
   const a = new SimTee({ dir, runtimeDist: DIST });
   const b = new SimTee({ dir, runtimeDist: DIST });
@@ -85,11 +96,18 @@ test("sim: the state persists: a second instance signs with the same root and se
   const h = new Uint8Array(32).fill(3);
   assert.deepEqual(a.getSealingKey("program", h), b.getSealingKey("program", h));
   const ev = b.getEvidence(new Uint8Array(64));
-  assert.ok(verifyEvidenceAllowingSim(ev.report, { collateral: a.collateral(NOW), now: NOW, roots: { intelSgxRootCa: a.rootDer }, dangerousAllowSim: true }).ok);
-  assert.equal((fs.statSync(path.join(dir, "sim-state.json")).mode & 0o077), 0, "keys are private to the user");
+  assert.ok(
+    verifyEvidenceAllowingSim(ev.report, {
+      collateral: a.collateral(NOW),
+      now: NOW,
+      roots: { intelSgxRootCa: a.rootDer },
+      dangerousAllowSim: true,
+    }).ok,
+  );
+  assert.equal(fs.statSync(path.join(dir, "sim-state.json")).mode & 0o077, 0, "keys are private to the user");
 });
 
-test("sim: sealing keys depend on policy, program, runtime measurement (program) and sim secret", () => {
+void test("sim: sealing keys depend on policy, program, runtime measurement (program) and sim secret", () => {
   const dir = tempDir("sim");
   const tee = new SimTee({ dir, runtimeDist: DIST });
   const h1 = new Uint8Array(32).fill(1);
@@ -99,14 +117,22 @@ test("sim: sealing keys depend on policy, program, runtime measurement (program)
   assert.notDeepEqual(tee.getSealingKey("signer", h1), p1);
   assert.deepEqual(tee.getSealingKey("signer", h1), tee.getSealingKey("signer", h2));
   const updated = new SimTee({ dir, runtimeDist: fakeDist({ "src/a.js": "a2" }) });
-  assert.notDeepEqual(updated.getSealingKey("program", h1), p1, "another runtime build is another program identity");
-  assert.deepEqual(updated.getSealingKey("signer", h1), tee.getSealingKey("signer", h1), "same signer survives updates");
+  assert.notDeepEqual(
+    updated.getSealingKey("program", h1),
+    p1,
+    "another runtime build is another program identity",
+  );
+  assert.deepEqual(
+    updated.getSealingKey("signer", h1),
+    tee.getSealingKey("signer", h1),
+    "same signer survives updates",
+  );
   const other = new SimTee({ dir: tempDir("sim"), runtimeDist: DIST });
   assert.notDeepEqual(other.getSealingKey("signer", h1), tee.getSealingKey("signer", h1));
   assert.notDeepEqual(other.getSealingKey("program", h1), p1);
 });
 
-test("sim: a corrupt state file is refused", () => {
+void test("sim: a corrupt state file is refused", () => {
   const dir = tempDir("sim");
   fs.writeFileSync(path.join(dir, "sim-state.json"), "{}");
   assert.throws(() => new SimTee({ dir, runtimeDist: DIST }), { code: "tee.sim_state" });

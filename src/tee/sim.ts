@@ -11,13 +11,25 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { fileURLToPath } from "node:url";
 import { TwineError } from "../errors.js";
-import { INTEL_QE_VENDOR_ID, serializeQuote, serializeSgxReportBody, serializeSignedRegion } from "../attest/abi-quote.js";
+import {
+  INTEL_QE_VENDOR_ID,
+  serializeQuote,
+  serializeSgxReportBody,
+  serializeSignedRegion,
+} from "../attest/abi-quote.js";
 import type { SgxReportBody } from "../attest/abi-quote.js";
-import { fromHex, hex } from "../attest/bytes.js";
+import { fromHex } from "../attest/bytes.js";
 import type { DcapCollateral } from "../attest/collateral.js";
 import { OID_SGX_EXTENSION } from "../attest/pck.js";
 import { SIM_QE_USER_DATA } from "../attest/sim-evidence.js";
-import { derToPem, emptySgxReportBody, makeCert, makeCrl, makePckExtension, p256KeyPair } from "../attest/synthetic.js";
+import {
+  derToPem,
+  emptySgxReportBody,
+  makeCert,
+  makeCrl,
+  makePckExtension,
+  p256KeyPair,
+} from "../attest/synthetic.js";
 import { checkReportData, deriveSealingKey, sha256 } from "./tee.js";
 import type { Evidence, SealPolicy, Tee } from "./tee.js";
 
@@ -42,7 +54,10 @@ const QE_ATTRIBUTES = "11000000000000000000000000000000";
 /** `$TWINE_SIM_DIR`, else `$XDG_CONFIG_HOME/twine/sim`, else `~/.config/twine/sim`. */
 export function defaultSimDir(env: NodeJS.ProcessEnv = process.env): string {
   if (env.TWINE_SIM_DIR !== undefined && env.TWINE_SIM_DIR !== "") return env.TWINE_SIM_DIR;
-  const config = env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== "" ? env.XDG_CONFIG_HOME : path.join(os.homedir(), ".config");
+  const config =
+    env.XDG_CONFIG_HOME !== undefined && env.XDG_CONFIG_HOME !== ""
+      ? env.XDG_CONFIG_HOME
+      : path.join(os.homedir(), ".config");
   return path.join(config, "twine", "sim");
 }
 
@@ -86,11 +101,42 @@ function createState(): SimState {
   const now = Date.now();
   const from = new Date(now - DAY);
   const to = new Date(now + 10 * 365 * DAY);
-  const k = { root: p256KeyPair(), ca: p256KeyPair(), pck: p256KeyPair(), tcb: p256KeyPair(), attest: p256KeyPair() };
+  const k = {
+    root: p256KeyPair(),
+    ca: p256KeyPair(),
+    pck: p256KeyPair(),
+    tcb: p256KeyPair(),
+    attest: p256KeyPair(),
+  };
   const serial = (): Uint8Array => new Uint8Array(randomBytes(16));
-  const cert = (subjectCn: string, issuerCn: string, pub: KeyObject, signer: KeyObject, ca: boolean, extensions: { oid: string; value: Uint8Array }[] = []): string =>
-    Buffer.from(makeCert({ subjectCn, issuerCn, publicKey: pub, signingKey: signer, serial: serial(), notBefore: from, notAfter: to, ca, extensions })).toString("base64");
-  const pckExt = makePckExtension({ tcbComponents: PCK_TCB, pceSvn: PCE_SVN, cpuSvn: new Uint8Array(16), pceId: "0000", fmspc: FMSPC });
+  const cert = (
+    subjectCn: string,
+    issuerCn: string,
+    pub: KeyObject,
+    signer: KeyObject,
+    ca: boolean,
+    extensions: { oid: string; value: Uint8Array }[] = [],
+  ): string =>
+    Buffer.from(
+      makeCert({
+        subjectCn,
+        issuerCn,
+        publicKey: pub,
+        signingKey: signer,
+        serial: serial(),
+        notBefore: from,
+        notAfter: to,
+        ca,
+        extensions,
+      }),
+    ).toString("base64");
+  const pckExt = makePckExtension({
+    tcbComponents: PCK_TCB,
+    pceSvn: PCE_SVN,
+    cpuSvn: new Uint8Array(16),
+    pceId: "0000",
+    fmspc: FMSPC,
+  });
   const pem = (key: KeyObject): string => key.export({ type: "pkcs8", format: "pem" }).toString();
   return {
     version: STATE_VERSION,
@@ -98,11 +144,19 @@ function createState(): SimState {
     sealSecret: randomBytes(32).toString("hex"),
     qeAuthData: randomBytes(32).toString("hex"),
     qeMrSigner: randomBytes(32).toString("hex"),
-    keys: { root: pem(k.root.privateKey), ca: pem(k.ca.privateKey), pck: pem(k.pck.privateKey), tcb: pem(k.tcb.privateKey), attest: pem(k.attest.privateKey) },
+    keys: {
+      root: pem(k.root.privateKey),
+      ca: pem(k.ca.privateKey),
+      pck: pem(k.pck.privateKey),
+      tcb: pem(k.tcb.privateKey),
+      attest: pem(k.attest.privateKey),
+    },
     certs: {
       root: cert(NAMES.root, NAMES.root, k.root.publicKey, k.root.privateKey, true),
       ca: cert(NAMES.ca, NAMES.root, k.ca.publicKey, k.root.privateKey, true),
-      pck: cert(NAMES.pck, NAMES.ca, k.pck.publicKey, k.ca.privateKey, false, [{ oid: OID_SGX_EXTENSION, value: pckExt }]),
+      pck: cert(NAMES.pck, NAMES.ca, k.pck.publicKey, k.ca.privateKey, false, [
+        { oid: OID_SGX_EXTENSION, value: pckExt },
+      ]),
       tcb: cert(NAMES.tcb, NAMES.root, k.tcb.publicKey, k.root.privateKey, false),
     },
   };
@@ -118,9 +172,9 @@ function loadState(dir: string): SimState {
     fs.writeFileSync(tmp, JSON.stringify(state, null, 1), { mode: 0o600 });
     try {
       fs.linkSync(tmp, file);
-      fs.writeFileSync(path.join(dir, ROOT_FILE), Buffer.from(state.certs.root, "base64"));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw new TwineError("tee.io", `cannot create ${file}`, { cause: e });
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST")
+        throw new TwineError("tee.io", `cannot create ${file}`, { cause: e });
     } finally {
       fs.rmSync(tmp, { force: true });
     }
@@ -131,15 +185,36 @@ function loadState(dir: string): SimState {
   } catch (e) {
     throw new TwineError("tee.sim_state", `cannot read ${file}`, { cause: e });
   }
-  if (s.version !== STATE_VERSION || typeof s.sealSecret !== "string" || typeof s.keys !== "object" || typeof s.certs !== "object") {
+  if (
+    s.version !== STATE_VERSION ||
+    typeof s.sealSecret !== "string" ||
+    !/^[0-9a-f]{64}$/.test(s.sealSecret) ||
+    typeof s.keys !== "object" ||
+    typeof s.certs !== "object" ||
+    !["root", "ca", "pck", "tcb", "attest"].every(
+      (k) => typeof (s.keys as Record<string, unknown>)[k] === "string",
+    ) ||
+    !["root", "ca", "pck", "tcb"].every((k) => typeof (s.certs as Record<string, unknown>)[k] === "string")
+  ) {
     throw new TwineError("tee.sim_state", `${file} is not a Twine sim state (version ${STATE_VERSION})`);
+  }
+  // For relying parties: the root to pass as `roots.intelSgxRootCa` with dangerousAllowSim.
+  const rootFile = path.join(dir, ROOT_FILE);
+  if (!fs.existsSync(rootFile)) {
+    try {
+      fs.writeFileSync(rootFile, Buffer.from(s.certs.root, "base64"));
+    } catch {
+      // Only a convenience copy: the state file holds the root too.
+    }
   }
   return s;
 }
 
 function rawP256(pub: KeyObject): Uint8Array {
   const jwk = pub.export({ format: "jwk" });
-  return new Uint8Array(Buffer.concat([Buffer.from(jwk.x ?? "", "base64url"), Buffer.from(jwk.y ?? "", "base64url")]));
+  return new Uint8Array(
+    Buffer.concat([Buffer.from(jwk.x ?? "", "base64url"), Buffer.from(jwk.y ?? "", "base64url")]),
+  );
 }
 
 function p1363(data: Uint8Array, key: KeyObject): Uint8Array {
@@ -171,8 +246,11 @@ export class SimTee implements Tee {
     this.state = loadState(this.dir);
     this.rootDer = new Uint8Array(Buffer.from(this.state.certs.root, "base64"));
     this.attestKey = this.key("attest");
-    const der = (c: keyof SimState["certs"]): Uint8Array => new Uint8Array(Buffer.from(this.state.certs[c], "base64"));
-    this.pckChainPem = new Uint8Array(Buffer.from(derToPem(der("pck")) + derToPem(der("ca")) + derToPem(der("root")), "latin1"));
+    const der = (c: keyof SimState["certs"]): Uint8Array =>
+      new Uint8Array(Buffer.from(this.state.certs[c], "base64"));
+    this.pckChainPem = new Uint8Array(
+      Buffer.from(derToPem(der("pck")) + derToPem(der("ca")) + derToPem(der("root")), "latin1"),
+    );
   }
 
   private key(name: keyof SimState["keys"]): KeyObject {
@@ -190,7 +268,15 @@ export class SimTee implements Tee {
 
   getEvidence(reportData: Uint8Array): Evidence {
     checkReportData(reportData);
-    const header = { version: 3, attKeyType: 2, teeType: 0, qeSvn: QE_SVN, pceSvn: PCE_SVN, qeVendorId: fromHex(INTEL_QE_VENDOR_ID, "qe vendor"), userData: SIM_QE_USER_DATA };
+    const header = {
+      version: 3,
+      attKeyType: 2,
+      teeType: 0,
+      qeSvn: QE_SVN,
+      pceSvn: PCE_SVN,
+      qeVendorId: fromHex(INTEL_QE_VENDOR_ID, "qe vendor"),
+      userData: SIM_QE_USER_DATA,
+    };
     const report: SgxReportBody = {
       ...emptySgxReportBody(),
       attributes: fromHex(ENCLAVE_ATTRIBUTES, "attributes"),
@@ -219,7 +305,9 @@ export class SimTee implements Tee {
   private getQeReport(): SgxReportBody {
     if (this.qeReport === undefined) {
       const rd = new Uint8Array(64);
-      rd.set(sha256(rawP256(createPublicKey(this.attestKey)), fromHex(this.state.qeAuthData, "qe auth data")));
+      rd.set(
+        sha256(rawP256(createPublicKey(this.attestKey)), fromHex(this.state.qeAuthData, "qe auth data")),
+      );
       this.qeReport = {
         ...emptySgxReportBody(),
         attributes: fromHex(QE_ATTRIBUTES, "attributes"),
@@ -237,7 +325,10 @@ export class SimTee implements Tee {
    * (signer policy), then the common derivation that adds the program hash for `program`.
    */
   getSealingKey(policy: SealPolicy, programHash: Uint8Array): Uint8Array {
-    const identity = policy === "program" ? Buffer.concat([Buffer.from("mrenclave:"), this.measurement()]) : Buffer.concat([Buffer.from("mrsigner:"), this.mrSigner()]);
+    const identity =
+      policy === "program"
+        ? Buffer.concat([Buffer.from("mrenclave:"), this.measurement()])
+        : Buffer.concat([Buffer.from("mrsigner:"), this.mrSigner()]);
     const root = createHmac("sha256", Buffer.from(this.state.sealSecret, "hex")).update(identity).digest();
     return deriveSealingKey(root, policy, programHash);
   }
@@ -261,7 +352,13 @@ export class SimTee implements Tee {
       pceId: "0000",
       tcbType: 0,
       tcbEvaluationDataNumber: 1,
-      tcbLevels: [{ tcb: { sgxtcbcomponents: PCK_TCB.map((svn) => ({ svn })), pcesvn: PCE_SVN }, tcbDate: iso(from), tcbStatus: "UpToDate" }],
+      tcbLevels: [
+        {
+          tcb: { sgxtcbcomponents: PCK_TCB.map((svn) => ({ svn })), pcesvn: PCE_SVN },
+          tcbDate: iso(from),
+          tcbStatus: "UpToDate",
+        },
+      ],
     });
     const qeIdentity = JSON.stringify({
       id: "QE",
@@ -280,8 +377,20 @@ export class SimTee implements Tee {
     const text = (s: string): Uint8Array => new Uint8Array(Buffer.from(s, "utf8"));
     return {
       pckCrlIssuerChain: caPem + rootPem,
-      rootCaCrl: makeCrl({ issuerCn: NAMES.root, signingKey: root, thisUpdate: from, nextUpdate: to, revokedSerials: [] }),
-      pckCrl: makeCrl({ issuerCn: NAMES.ca, signingKey: this.key("ca"), thisUpdate: from, nextUpdate: to, revokedSerials: [] }),
+      rootCaCrl: makeCrl({
+        issuerCn: NAMES.root,
+        signingKey: root,
+        thisUpdate: from,
+        nextUpdate: to,
+        revokedSerials: [],
+      }),
+      pckCrl: makeCrl({
+        issuerCn: NAMES.ca,
+        signingKey: this.key("ca"),
+        thisUpdate: from,
+        nextUpdate: to,
+        revokedSerials: [],
+      }),
       tcbInfoIssuerChain: tcbPem + rootPem,
       tcbInfo,
       tcbInfoSignature: p1363(text(tcbInfo), tcbSigner),
@@ -289,10 +398,5 @@ export class SimTee implements Tee {
       qeIdentity,
       qeIdentitySignature: p1363(text(qeIdentity), tcbSigner),
     };
-  }
-
-  /** For people: which sim this is (never the secret). */
-  describe(): string {
-    return `sim (INSECURE) dir=${this.dir} mrEnclave=${hex(this.measurement())} mrSigner=${hex(this.mrSigner())}`;
   }
 }

@@ -43,7 +43,10 @@ export interface Tee {
 
 export function checkReportData(reportData: Uint8Array): void {
   if (reportData.length !== REPORT_DATA_SIZE) {
-    throw new TwineError("tee.report_data", `report data must be ${REPORT_DATA_SIZE} bytes, got ${reportData.length}`);
+    throw new TwineError(
+      "tee.report_data",
+      `report data must be ${REPORT_DATA_SIZE} bytes, got ${reportData.length}`,
+    );
   }
 }
 
@@ -57,9 +60,14 @@ const SEAL_SALT = new TextEncoder().encode("twine-seal-v1");
  * The one derivation from a TEE root key to a sealing key. `info` carries the policy name and, for
  * `program`, the program hash, so the two policies and two programs never share a key.
  */
-export function deriveSealingKey(rootKey: Uint8Array, policy: SealPolicy, programHash: Uint8Array): Uint8Array {
+export function deriveSealingKey(
+  rootKey: Uint8Array,
+  policy: SealPolicy,
+  programHash: Uint8Array,
+): Uint8Array {
   checkProgramHash(programHash);
-  const info = policy === "program" ? Buffer.concat([Buffer.from("program:"), programHash]) : Buffer.from("signer:");
+  const info =
+    policy === "program" ? Buffer.concat([Buffer.from("program:"), programHash]) : Buffer.from("signer:");
   return new Uint8Array(hkdfSync("sha256", rootKey, SEAL_SALT, info, SEALING_KEY_SIZE));
 }
 

@@ -21,7 +21,7 @@ function codeOf(f: () => unknown): string {
   return "no error";
 }
 
-test("tsm: tdx_guest returns the real TDX quote and removes its report entry", () => {
+void test("tsm: tdx_guest returns the real TDX quote and removes its report entry", () => {
   const m = mimicTsm({ provider: "tdx_guest", outblob: TDX });
   const ev = new TsmTee({ root: m.root, fs: m.fs }).getEvidence(TDX_RD);
   assert.equal(ev.type, "tdx_ecdsa");
@@ -31,7 +31,7 @@ test("tsm: tdx_guest returns the real TDX quote and removes its report entry", (
   assert.equal(fs.existsSync(m.made[0]!), false);
 });
 
-test("tsm: sev_guest returns the real SNP report and the auxblob certificates", () => {
+void test("tsm: sev_guest returns the real SNP report and the auxblob certificates", () => {
   const aux = new Uint8Array([1, 2, 3, 4]);
   const m = mimicTsm({ provider: "sev_guest", outblob: SNP, auxblob: aux });
   const ev = new TsmTee({ root: m.root, fs: m.fs }).getEvidence(SNP_RD);
@@ -40,7 +40,7 @@ test("tsm: sev_guest returns the real SNP report and the auxblob certificates", 
   assert.deepEqual(ev.auxblob, aux);
 });
 
-test("tsm: measurement is MRTD (TDX) or MEASUREMENT (SNP)", () => {
+void test("tsm: measurement is MRTD (TDX) or MEASUREMENT (SNP)", () => {
   const t = mimicTsm({ provider: "tdx_guest", outblob: TDX, echoAt: 48 + 520 });
   assert.equal(
     Buffer.from(new TsmTee({ root: t.root, fs: t.fs }).measurement()).toString("hex"),
@@ -50,36 +50,65 @@ test("tsm: measurement is MRTD (TDX) or MEASUREMENT (SNP)", () => {
   assert.deepEqual(new TsmTee({ root: s.root, fs: s.fs }).measurement(), SNP.subarray(0x90, 0xc0));
 });
 
-test("tsm: generation changing mid-read is retried, and refused when it keeps changing", () => {
+void test("tsm: generation changing mid-read is retried, and refused when it keeps changing", () => {
   const once = mimicTsm({ provider: "tdx_guest", outblob: TDX, racyReads: 1 });
   assert.deepEqual(new TsmTee({ root: once.root, fs: once.fs }).getEvidence(TDX_RD).report, TDX);
   assert.equal(once.made.length, 1);
   const always = mimicTsm({ provider: "tdx_guest", outblob: TDX, racyReads: 1000 });
-  assert.equal(codeOf(() => new TsmTee({ root: always.root, fs: always.fs }).getEvidence(TDX_RD)), "tee.generation_changed");
+  assert.equal(
+    codeOf(() => new TsmTee({ root: always.root, fs: always.fs }).getEvidence(TDX_RD)),
+    "tee.generation_changed",
+  );
   assert.equal(fs.existsSync(always.made[0]!), false, "the entry is removed after a failure too");
 });
 
-test("tsm: missing configfs, wrong provider, short outblob, other report data", () => {
-  assert.equal(codeOf(() => new TsmTee({ root: path.join(tempDir("none"), "tsm") })), "tee.no_device");
+void test("tsm: missing configfs, wrong provider, short outblob, other report data", () => {
+  assert.equal(
+    codeOf(() => new TsmTee({ root: path.join(tempDir("none"), "tsm") })),
+    "tee.no_device",
+  );
   const wrong = mimicTsm({ provider: "arm_cca_guest", outblob: TDX });
-  assert.equal(codeOf(() => new TsmTee({ root: wrong.root, fs: wrong.fs }).getEvidence(TDX_RD)), "tee.provider");
+  assert.equal(
+    codeOf(() => new TsmTee({ root: wrong.root, fs: wrong.fs }).getEvidence(TDX_RD)),
+    "tee.provider",
+  );
   const short = mimicTsm({ provider: "tdx_guest", outblob: TDX.subarray(0, 600) });
-  assert.equal(codeOf(() => new TsmTee({ root: short.root, fs: short.fs }).getEvidence(TDX_RD)), "tee.short_evidence");
+  assert.equal(
+    codeOf(() => new TsmTee({ root: short.root, fs: short.fs }).getEvidence(TDX_RD)),
+    "tee.short_evidence",
+  );
   const shortSnp = mimicTsm({ provider: "sev_guest", outblob: SNP.subarray(0, 0x49f) });
-  assert.equal(codeOf(() => new TsmTee({ root: shortSnp.root, fs: shortSnp.fs }).getEvidence(SNP_RD)), "tee.short_evidence");
+  assert.equal(
+    codeOf(() => new TsmTee({ root: shortSnp.root, fs: shortSnp.fs }).getEvidence(SNP_RD)),
+    "tee.short_evidence",
+  );
+  const snpAsTdx = mimicTsm({ provider: "tdx_guest", outblob: SNP });
+  assert.equal(
+    codeOf(() => new TsmTee({ root: snpAsTdx.root, fs: snpAsTdx.fs }).getEvidence(TDX_RD)),
+    "tee.evidence_format",
+  );
   const other = mimicTsm({ provider: "tdx_guest", outblob: TDX });
-  assert.equal(codeOf(() => new TsmTee({ root: other.root, fs: other.fs }).getEvidence(new Uint8Array(64))), "tee.report_data_mismatch");
+  assert.equal(
+    codeOf(() => new TsmTee({ root: other.root, fs: other.fs }).getEvidence(new Uint8Array(64))),
+    "tee.report_data_mismatch",
+  );
 });
 
-test("tsm: no sealing key on a CVM", () => {
+void test("tsm: no sealing key on a CVM", () => {
   const m = mimicTsm({ provider: "tdx_guest", outblob: TDX });
-  assert.equal(codeOf(() => new TsmTee({ root: m.root, fs: m.fs }).getSealingKey("program", new Uint8Array(32))), "tee.no_sealing_key");
+  assert.equal(
+    codeOf(() => new TsmTee({ root: m.root, fs: m.fs }).getSealingKey("program", new Uint8Array(32))),
+    "tee.no_sealing_key",
+  );
 });
 
-test("tsm: the default fs works on a real directory tree (mkdir, inblob, outblob, rmdir)", () => {
+void test("tsm: the default fs works on a real directory tree (mkdir, inblob, outblob, rmdir)", () => {
   // A plain directory cannot populate files on mkdir, so this only reaches the provider read.
   const root = tempDir("tsm-plain");
   fs.mkdirSync(path.join(root, "report"));
-  assert.equal(codeOf(() => new TsmTee({ root }).getEvidence(TDX_RD)), "tee.io");
+  assert.equal(
+    codeOf(() => new TsmTee({ root }).getEvidence(TDX_RD)),
+    "tee.io",
+  );
   assert.deepEqual(fs.readdirSync(path.join(root, "report")), []);
 });

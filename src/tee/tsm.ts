@@ -39,9 +39,21 @@ interface ProviderInfo {
 
 const PROVIDERS: Record<string, ProviderInfo> = {
   // Quote v4/v5 header 48 + TD report: REPORTDATA at body 520, MRTD at body 136 (48 bytes).
-  tdx_guest: { type: "tdx_ecdsa", minSize: 48 + 584, reportDataAt: 48 + 520, measurementAt: 48 + 136, measurementSize: 48 },
+  tdx_guest: {
+    type: "tdx_ecdsa",
+    minSize: 48 + 584,
+    reportDataAt: 48 + 520,
+    measurementAt: 48 + 136,
+    measurementSize: 48,
+  },
   // SNP ATTESTATION_REPORT (0x4A0 bytes): REPORT_DATA at 0x50, MEASUREMENT at 0x90 (48 bytes).
-  sev_guest: { type: "sev_snp", minSize: 0x4a0, reportDataAt: 0x50, measurementAt: 0x90, measurementSize: 48 },
+  sev_guest: {
+    type: "sev_snp",
+    minSize: 0x4a0,
+    reportDataAt: 0x50,
+    measurementAt: 0x90,
+    measurementSize: 48,
+  },
 };
 
 export class TsmTee implements Tee {
@@ -54,7 +66,10 @@ export class TsmTee implements Tee {
     this.fs = opts.fs ?? nodeFs;
     this.reportDir = path.join(opts.root ?? TSM_ROOT, "report");
     if (!this.fs.existsSync(this.reportDir)) {
-      throw new TwineError("tee.no_device", `${this.reportDir} does not exist: configfs-tsm is not available`);
+      throw new TwineError(
+        "tee.no_device",
+        `${this.reportDir} does not exist: configfs-tsm is not available`,
+      );
     }
   }
 
@@ -75,10 +90,12 @@ export class TsmTee implements Tee {
   }
 
   private collect(entry: string, reportData: Uint8Array): Evidence {
-    const read = (name: string): Uint8Array => this.io(entry, () => this.fs.readFileSync(path.join(entry, name)));
+    const read = (name: string): Uint8Array =>
+      this.io(entry, () => this.fs.readFileSync(path.join(entry, name)));
     const providerName = Buffer.from(read("provider")).toString("latin1").trim();
     const p = PROVIDERS[providerName];
-    if (p === undefined) throw new TwineError("tee.provider", `configfs-tsm provider "${providerName}" is not supported`);
+    if (p === undefined)
+      throw new TwineError("tee.provider", `configfs-tsm provider "${providerName}" is not supported`);
     for (let attempt = 0; attempt < TSM_ATTEMPTS; attempt++) {
       this.io(entry, () => this.fs.writeFileSync(path.join(entry, "inblob"), reportData));
       const before = read("generation");
@@ -87,17 +104,33 @@ export class TsmTee implements Tee {
       const after = read("generation");
       if (!Buffer.from(before).equals(after)) continue;
       if (outblob.length < p.minSize) {
-        throw new TwineError("tee.short_evidence", `${providerName} outblob is ${outblob.length} bytes (at least ${p.minSize})`);
+        throw new TwineError(
+          "tee.short_evidence",
+          `${providerName} outblob is ${outblob.length} bytes (at least ${p.minSize})`,
+        );
+      }
+      // A TDX outblob is a DCAP quote v4/v5 with TEE type 0x81; anything else is not what we asked for.
+      if (
+        p.type === "tdx_ecdsa" &&
+        !((outblob[0] === 4 || outblob[0] === 5) && outblob[1] === 0 && outblob[4] === 0x81)
+      ) {
+        throw new TwineError("tee.evidence_format", "tdx_guest outblob is not a TDX quote v4/v5");
       }
       const got = outblob.subarray(p.reportDataAt, p.reportDataAt + REPORT_DATA_SIZE);
       if (!Buffer.from(got).equals(reportData)) {
-        throw new TwineError("tee.report_data_mismatch", `${providerName} outblob carries other report data than written`);
+        throw new TwineError(
+          "tee.report_data_mismatch",
+          `${providerName} outblob carries other report data than written`,
+        );
       }
       const ev: Evidence = { type: p.type, report: new Uint8Array(outblob), sim: false };
       if (auxblob !== undefined && auxblob.length > 0) ev.auxblob = new Uint8Array(auxblob);
       return ev;
     }
-    throw new TwineError("tee.generation_changed", `configfs-tsm generation changed during each of ${TSM_ATTEMPTS} attempts`);
+    throw new TwineError(
+      "tee.generation_changed",
+      `configfs-tsm generation changed during each of ${TSM_ATTEMPTS} attempts`,
+    );
   }
 
   private optional(entry: string, name: string): Uint8Array | undefined {
@@ -111,13 +144,18 @@ export class TsmTee implements Tee {
       return f();
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      throw new TwineError("tee.io", `configfs-tsm ${path.basename(entry)}: ${code ?? "I/O error"}`, { cause: e });
+      throw new TwineError("tee.io", `configfs-tsm ${path.basename(entry)}: ${code ?? "I/O error"}`, {
+        cause: e,
+      });
     }
   }
 
   /** CVMs have no key derivable from the measurement: the sealing key is provisioned over attested TLS. */
   getSealingKey(_policy: SealPolicy, _programHash: Uint8Array): Uint8Array {
-    throw new TwineError("tee.no_sealing_key", "configfs-tsm offers no sealing key; provision one over attested TLS");
+    throw new TwineError(
+      "tee.no_sealing_key",
+      "configfs-tsm offers no sealing key; provision one over attested TLS",
+    );
   }
 
   /** MRTD (TDX) or MEASUREMENT (SNP), from evidence over zero report data. */

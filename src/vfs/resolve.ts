@@ -2,7 +2,7 @@
 // component at a time, asking the mount only `lstat` and `readlink`. Symlinks are expanded here, in
 // the virtual namespace, never by the host. Semantics follow cap-std (wasmtime): nothing ever
 // resolves above `base`, and absolute paths or absolute link targets are refused, not re-rooted.
-import { TwineError, isTwineError, wasiError } from "../errors.js";
+import { isTwineError, wasiError } from "../errors.js";
 import { checkComponents } from "./names.js";
 import { FILETYPE, type Mount } from "./types.js";
 
@@ -103,7 +103,7 @@ export function resolvePath(
       continue;
     }
     if (st.filetype !== FILETYPE.DIRECTORY && (!isFinal || trailing)) {
-      throw new TwineError("wasi.notdir", "not a directory");
+      throw wasiError("NOTDIR", "not a directory");
     }
     resolved.push(name);
   }

@@ -187,3 +187,27 @@ void test("stdio: a worker thread writes to the process's real fd 1", async () =
   assert.equal(out.length, size);
   assert.ok(out.equals(Buffer.from(pattern(size))));
 });
+
+void test("stdio: a terminal is a CHARACTER_DEVICE", (t) => {
+  // util-linux `script` gives the child a pseudo-terminal as fd 0/1/2.
+  try {
+    execFileSync("script", ["--version"], { stdio: "ignore" });
+  } catch {
+    t.skip("util-linux `script` is not installed: no pseudo-terminal to test with");
+    return;
+  }
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twine-stdio-"));
+  try {
+    const out = path.join(tmp, "out");
+    const js = `import(${JSON.stringify(stdioUrl)}).then(({ StdioHandle }) => require("node:fs").writeFileSync(${JSON.stringify(out)}, String(new StdioHandle(1).filetype)))`;
+    const cmd = `${JSON.stringify(process.execPath)} -e ${shellQuote(js)}`;
+    execFileSync("script", ["-qec", cmd, "/dev/null"], { stdio: "ignore", timeout: 30_000 });
+    assert.equal(fs.readFileSync(out, "utf8"), String(FILETYPE.CHARACTER_DEVICE));
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}

@@ -180,6 +180,26 @@ onBothMounts(
     assert.equal(symlink(h, "loop2", "loop1"), ERRNO.SUCCESS);
     assert.equal(symlink(h, "loop1", "loop2"), ERRNO.SUCCESS);
     assert.equal(h.open(3, "loop1", { base: RO })[0], ERRNO.LOOP);
+    // O_DIRECTORY through a link to a directory (Linux says ENOTDIR, not ELOOP, to O_NOFOLLOW here).
+    assert.equal(mkdir(h, "dir"), ERRNO.SUCCESS);
+    assert.equal(symlink(h, "dir", "dlink"), ERRNO.SUCCESS);
+    assert.equal(
+      h.open(3, "dlink", { oflags: C.OFLAGS_DIRECTORY, base: C.RIGHTS_FD_READDIR })[0],
+      ERRNO.SUCCESS,
+    );
+    assert.equal(
+      h.open(3, "dlink", { oflags: C.OFLAGS_DIRECTORY, base: 0n, follow: false })[0],
+      ERRNO.NOTDIR,
+    );
+    assert.equal(
+      h.open(3, "link", { oflags: C.OFLAGS_DIRECTORY, base: C.RIGHTS_FD_READDIR })[0],
+      ERRNO.NOTDIR,
+    );
+    assert.equal(symlink(h, "..", "up"), ERRNO.SUCCESS);
+    assert.equal(
+      h.open(3, "up", { oflags: C.OFLAGS_DIRECTORY, base: C.RIGHTS_FD_READDIR })[0],
+      ERRNO.NOTCAPABLE,
+    );
     assert.equal(symlink(h, "x", "target"), ERRNO.EXIST);
     assert.equal(symlink(h, "", "empty"), ERRNO.NOENT);
     assert.equal(symlink(h, "x", "new/"), ERRNO.NOENT);

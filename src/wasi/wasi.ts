@@ -353,7 +353,7 @@ function writev(mem: GuestMemory, f: FileEntry, iovs: number, n: number, at: big
 
 /**
  * path_open's lookup and open. The final component is first opened as it is (mounts open as
- * O_NOFOLLOW); only if it is a symlink (LOOP) and `follow` is asked is the path resolved again,
+ * O_NOFOLLOW); only if it may be a symlink (LOOP) and `follow` is asked is the path resolved again,
  * following it. The common case thus costs no host lookup of the final component before the open.
  * The mount applies the POSIX errnos: NOENT, EXIST for EXCL, LOOP for a final symlink, ISDIR for a
  * directory opened for writing, NOTDIR for O_DIRECTORY on a file.
@@ -373,7 +373,9 @@ function openPath(
   try {
     return open(resolvePath(dir.mount, dir.path, p, false));
   } catch (e) {
-    if (!follow || !isTwineError(e, "wasi.loop")) throw e;
+    // Linux answers O_NOFOLLOW|O_DIRECTORY on a symlink with ENOTDIR rather than ELOOP.
+    const maybeLink = isTwineError(e, "wasi.loop") || (opts.directory && isTwineError(e, "wasi.notdir"));
+    if (!follow || !maybeLink) throw e;
   }
   return open(resolvePath(dir.mount, dir.path, p, true));
 }

@@ -1,0 +1,131 @@
+// SQLite as a Wasm guest on a host mount vs a pfs mount vs native: inserts, indexed range selects,
+// random point selects, updates and deletes in transactions (bench/sqlite-driver.c), journal_mode
+// DELETE and synchronous FULL so every transaction reaches fd_sync. The amalgamation comes from the
+// better-sqlite3 npm tarball (deps/sqlite3/sqlite3.c); the first run builds it into bench/out.
+//   node dist/bench/pfs-sqlite.js        (TWINE_SQLITE_N rows, default 20000)
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { fileURLToPath } from "node:url";
+import { Runtime } from "../src/runtime/runtime.js";
+import type { MountConfig } from "../src/vfs/index.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const OUT = join(ROOT, "bench", "out", "sqlite");
+const DRIVER = join(ROOT, "bench", "sqlite-driver.c");
+const SQLITE_PKG = "better-sqlite3@12.4.1";
+const FLAGS = ["-O2", "-DSQLITE_THREADSAFE=0", "-DSQLITE_OMIT_LOAD_EXTENSION", "-DSQLITE_OMIT_SHARED_CACHE"];
+const WASI_FLAGS = [
+  "--target=wasm32-wasi",
+  "-DSQLITE_OMIT_WAL",
+  "-DSQLITE_NOHAVE_SYSTEM",
+  "-D_WASI_EMULATED_MMAN",
+  "-D_WASI_EMULATED_GETPID",
+  "-D_WASI_EMULATED_PROCESS_CLOCKS",
+];
+const WASI_LIBS = ["-lwasi-emulated-mman", "-lwasi-emulated-getpid", "-lwasi-emulated-process-clocks"];
+
+export interface SqliteBench {
+  rows: number;
+  nativeMs: number | null;
+  hostMs: number;
+  pfsMs: number;
+  /** pfs / host; target <= 1.3. */
+  pfsVsHost: number;
+  sameOutput: boolean;
+}
+
+/** Builds the guest (and a native twin) once; returns their paths. */
+export function buildSqlite(): { wasm: string; native: string | null } {
+  const wasm = join(OUT, "sqlite-bench.wasm");
+  const native = join(OUT, "sqlite-bench-native");
+  if (!existsSync(wasm)) {
+    mkdirSync(OUT, { recursive: true });
+    const amalgamation = join(OUT, "package", "deps", "sqlite3", "sqlite3.c");
+    if (!existsSync(amalgamation)) {
+      const tgz = execFileSync("npm", ["pack", SQLITE_PKG, "--silent"], {
+        cwd: OUT,
+        encoding: "utf8",
+      }).trim();
+      execFileSync("tar", ["xzf", tgz, "package/deps/sqlite3"], { cwd: OUT });
+    }
+    const inc = join(OUT, "package", "deps", "sqlite3");
+    process.stderr.write("building the SQLite guest (a few minutes, once)…\n");
+    execFileSync("clang", [
+      ...WASI_FLAGS,
+      ...FLAGS,
+      `-I${inc}`,
+      amalgamation,
+      DRIVER,
+      ...WASI_LIBS,
+      "-o",
+      wasm,
+    ]);
+    const cc = spawnSync("cc", [...FLAGS, `-I${inc}`, amalgamation, DRIVER, "-lm", "-o", native]);
+    if (cc.status !== 0) process.stderr.write("no native compiler: native column skipped\n");
+  }
+  return { wasm, native: existsSync(native) ? native : null };
+}
+
+async function runGuest(wasm: string, mount: MountConfig, rows: number, out: string): Promise<number> {
+  const fd = openSync(out, "w");
+  try {
+    const t0 = performance.now();
+    const r = await new Runtime({ args: ["/data/bench.db", String(rows)], mounts: [mount], stdout: fd }).run(
+      wasm,
+    );
+    const ms = performance.now() - t0;
+    if (r.status !== "exited" || r.exitCode !== 0)
+      throw new Error(`sqlite guest failed: ${JSON.stringify(r)}`);
+    return ms;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export async function runSqliteBench(
+  rows = Number(process.env.TWINE_SQLITE_N ?? 20_000),
+): Promise<SqliteBench> {
+  const { wasm, native } = buildSqlite();
+  const dir = mkdtempSync(join(tmpdir(), "twine-sqlite-"));
+  try {
+    let nativeMs: number | null = null;
+    if (native !== null) {
+      mkdirSync(join(dir, "native"));
+      const t0 = performance.now();
+      execFileSync(native, [join(dir, "native", "bench.db"), String(rows)], { stdio: "ignore" });
+      nativeMs = performance.now() - t0;
+    }
+    mkdirSync(join(dir, "host"));
+    const hostMs = await runGuest(
+      wasm,
+      { type: "host", guestPath: "/data", hostPath: join(dir, "host"), readonly: false },
+      rows,
+      join(dir, "host.out"),
+    );
+    const pfsMs = await runGuest(
+      wasm,
+      { type: "pfs", guestPath: "/data", hostPath: join(dir, "vol"), key: randomBytes(32) },
+      rows,
+      join(dir, "pfs.out"),
+    );
+    const sameOutput =
+      readFileSync(join(dir, "host.out"), "utf8") === readFileSync(join(dir, "pfs.out"), "utf8");
+    return { rows, nativeMs, hostMs, pfsMs, pfsVsHost: pfsMs / hostMs, sameOutput };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const r = await runSqliteBench();
+  const f = (ms: number | null): string => (ms === null ? "n/a" : `${(ms / 1000).toFixed(2)} s`);
+  process.stdout.write(
+    `SQLite workload, ${r.rows} rows: native ${f(r.nativeMs)}, Twine host mount ${f(r.hostMs)}, ` +
+      `Twine pfs mount ${f(r.pfsMs)}; pfs/host ${r.pfsVsHost.toFixed(2)}x (target <= 1.3x); ` +
+      `identical output: ${r.sameOutput}\n`,
+  );
+}
