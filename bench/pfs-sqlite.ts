@@ -108,7 +108,7 @@ export async function runSqliteBench(
     );
     const pfsMs = await runGuest(
       wasm,
-      { type: "pfs", guestPath: "/data", hostPath: join(dir, "vol"), key: randomBytes(32) },
+      { type: "pfs", guestPath: "/data", hostPath: join(dir, "vol"), key: randomBytes(32), create: true },
       rows,
       join(dir, "pfs.out"),
     );

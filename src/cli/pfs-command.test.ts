@@ -26,8 +26,9 @@ async function twine(...args: string[]): Promise<{ status: number; stdout: strin
   const { stdout, stderr } = process;
   const ow = stdout.write.bind(stdout);
   const ew = stderr.write.bind(stderr);
-  stdout.write = ((s: string | Uint8Array) => out.push(String(s)) > 0);
-  stderr.write = ((s: string | Uint8Array) => err.push(String(s)) > 0);
+  const text = (s: string | Uint8Array): string => (typeof s === "string" ? s : Buffer.from(s).toString());
+  stdout.write = (s: string | Uint8Array) => out.push(text(s)) > 0;
+  stderr.write = (s: string | Uint8Array) => err.push(text(s)) > 0;
   process.exitCode = undefined;
   try {
     const status = await main(args);
@@ -125,7 +126,7 @@ void test("--pfs flags become pfs mount configs keyed by --key-file", (t) => {
   const raw = randomBytes(32);
   writeFileSync(key, raw);
   assert.deepEqual(parsePfsFlags(["/h/v::/data"], key), [
-    { type: "pfs", guestPath: "/data", hostPath: "/h/v", key: raw },
+    { type: "pfs", guestPath: "/data", hostPath: "/h/v", key: raw, create: false },
   ]);
   assert.deepEqual(parsePfsFlags([], undefined), []);
   assert.throws(() => parsePfsFlags(["/h/v::/data"], undefined), { code: "cli.usage" });

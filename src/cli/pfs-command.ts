@@ -48,7 +48,8 @@ export function volumePath(p: string): string[] {
 
 /**
  * For `twine run --pfs HOST_DIR::GUEST --key-file K`: one mount config per --pfs flag, all keyed by
- * the one key file. The volume is created on first use if HOST_DIR is missing or empty.
+ * the one key file. The volume must exist (`twine pfs create`): a run never creates one, or a host
+ * that deleted a volume would hand the guest a fresh empty one.
  */
 export function parsePfsFlags(flags: readonly string[], keyFile: string | undefined): MountConfig[] {
   if (flags.length === 0) return [];
@@ -60,7 +61,7 @@ export function parsePfsFlags(flags: readonly string[], keyFile: string | undefi
     const guestPath = sep < 0 ? "" : flag.slice(sep + 2);
     if (hostPath === "" || guestPath === "" || flag.includes("\0"))
       throw usage(`--pfs expects HOST_DIR::GUEST, got ${JSON.stringify(flag)}`);
-    return { type: "pfs", guestPath, hostPath, key };
+    return { type: "pfs", guestPath, hostPath, key, create: false };
   });
 }
 

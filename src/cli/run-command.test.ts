@@ -19,10 +19,14 @@ interface Cli {
   ms: number;
 }
 
-function twine(args: readonly string[]): Promise<Cli> {
+/** Runs the CLI; with `idleStdin` its stdin is a pipe that stays open and empty until it exits. */
+function twine(args: readonly string[], idleStdin = false): Promise<Cli> {
   const started = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [TWINE, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [TWINE, ...args], { cwd: ROOT, stdio: ["pipe", "pipe", "pipe"] });
+    // The guest may exit before stdin closes; that is not a failure.
+    child.stdin.on("error", () => {});
+    if (!idleStdin) child.stdin.end();
     let stdout = "";
     let stderr = "";
     child.stdout.setEncoding("utf8").on("data", (d: string) => (stdout += d));
@@ -67,6 +71,13 @@ void test("--timeout 0.5 stops a spinning guest: exit 124", async () => {
   const r = await twine(["run", "--timeout", "0.5", guest("loop_forever")]);
   assert.equal(r.status, EXIT.TIMEOUT, show(r));
   assert.equal(r.stdout, "looping\n");
+  assertOneErrorLine(r, "run.timeout");
+  assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
+});
+
+void test("--timeout stops a guest blocked reading an idle stdin pipe, and twine exits promptly", async () => {
+  const r = await twine(["run", "--timeout", "0.5", guest("stdio_echo")], true);
+  assert.equal(r.status, EXIT.TIMEOUT, show(r));
   assertOneErrorLine(r, "run.timeout");
   assert.ok(r.ms < 10_000, `took ${r.ms} ms`);
 });

@@ -76,7 +76,7 @@ function parseTiering(s: string): Tiering {
  * process could not exit until the read returned. Creating `process.stdin` makes a pipe or socket
  * stdin non-blocking (libuv does so, and Node restores the flags at exit); the WASI host then
  * waits for EAGAIN in short interruptible sleeps. It reads nothing until someone listens, and no
- * one does. A terminal stays blocking (libuv reopens it rather than change the shared one).
+ * one does. A terminal is left as it is: its flags are shared with the shell.
  */
 function makeStdinInterruptible(): void {
   let st;

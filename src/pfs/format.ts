@@ -243,6 +243,12 @@ export function encodeInode(b: Buffer, base: number, r: InodeRecord): void {
   encodeRef(b, base + INODE.root.offset, r.root);
 }
 
+/** A u64 from an exact JS number, without a BigInt on the per-node path. */
+function writeU64(out: Buffer, v: number, offset: number): void {
+  out.writeUInt32LE(v % 2 ** 32, offset);
+  out.writeUInt32LE(Math.floor(v / 2 ** 32), offset + 4);
+}
+
 export function encodeAad(
   out: Buffer,
   volumeId: Buffer,
@@ -254,9 +260,9 @@ export function encodeAad(
   version: bigint,
 ): Buffer {
   volumeId.copy(out, AAD.volumeId.offset);
-  out.writeBigUInt64LE(BigInt(ino), AAD.ino.offset);
+  writeU64(out, ino, AAD.ino.offset);
   out.writeBigUInt64LE(generation, AAD.generation.offset);
-  out.writeBigUInt64LE(BigInt(index), AAD.index.offset);
+  writeU64(out, index, AAD.index.offset);
   out.writeBigUInt64LE(version, AAD.version.offset);
   out.writeUInt8(kind, AAD.kind.offset);
   out.writeUInt8(level, AAD.level.offset);

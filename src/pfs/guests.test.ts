@@ -41,7 +41,7 @@ void describe("C guests give identical output on pfs and mem mounts", { concurre
       const pfs = await run(
         guest,
         args,
-        { type: "pfs", guestPath: "/data", hostPath: vol, key: KEY },
+        { type: "pfs", guestPath: "/data", hostPath: vol, key: KEY, create: true },
         join(dir, "pfs.out"),
       );
       assert.ok(mem.length > 0);

@@ -1,6 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { isTwineError } from "../errors.js";
+import { createMount } from "../vfs/index.js";
 import { FILETYPE } from "../vfs/types.js";
 import { PfsMount } from "./pfs-mount.js";
 import { KEY, RO, RW, bytes, path, prng, readFile, tempDir, writeFile } from "./test-helpers.js";
@@ -159,4 +160,19 @@ void test("a read-only volume refuses writes", (t) => {
     "wasi.rofs",
   );
   r.close();
+});
+
+void test("a pfs mount config opens an existing volume and creates one only when asked", (t) => {
+  const dir = tempDir(t);
+  const cfg = { type: "pfs", guestPath: "/data", hostPath: `${dir}/vol`, key: KEY } as const;
+  assert.equal(
+    code(() => createMount({ ...cfg, create: false })),
+    "pfs.format",
+  );
+  const m = createMount({ ...cfg, create: true });
+  writeFile(m, "f", Buffer.from("kept"));
+  m.close();
+  const again = createMount({ ...cfg, create: false });
+  assert.equal(readFile(again, "f").toString(), "kept");
+  again.close();
 });

@@ -18,7 +18,7 @@ export * from "./types.js";
 export type MountConfig =
   | { type: "mem"; guestPath: string }
   | { type: "host"; guestPath: string; hostPath: string; readonly: boolean }
-  | { type: "pfs"; guestPath: string; hostPath: string; key: Uint8Array };
+  | { type: "pfs"; guestPath: string; hostPath: string; key: Uint8Array; create: boolean };
 
 export function createMount(c: MountConfig): Mount {
   switch (c.type) {
@@ -27,7 +27,7 @@ export function createMount(c: MountConfig): Mount {
     case "host":
       return new HostMount(c.hostPath, { readonly: c.readonly });
     case "pfs":
-      return PfsMount.openOrCreate(c.hostPath, c.key);
+      return c.create ? PfsMount.openOrCreate(c.hostPath, c.key) : PfsMount.open(c.hostPath, c.key);
     default:
       return unknownMountType(c);
   }

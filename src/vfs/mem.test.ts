@@ -119,3 +119,21 @@ void test("mem: renaming a directory moves its whole subtree", () => {
   assert.equal(m.lstat(["z"]).nlink, 3n);
   assert.equal(m.lstat([]).nlink, 3n);
 });
+
+void test("mem: a large shrink (which reallocates) then regrow leaves no stale bytes", () => {
+  const m = new MemMount();
+  const h = m.open(["f"], CREATE);
+  h.pwrite(new Uint8Array(1 << 20).fill(9), 0n);
+  h.setSize(10n);
+  h.setSize(50n); // within the new capacity: no copy hides stale bytes here
+  const small = new Uint8Array(50);
+  assert.equal(h.pread(small, 0n), 50);
+  assert.ok(small.subarray(10).every((b) => b === 0));
+  h.setSize(1000n);
+  const buf = new Uint8Array(1000);
+  assert.equal(h.pread(buf, 0n), 1000);
+  assert.ok(buf.subarray(0, 10).every((b) => b === 9));
+  assert.ok(buf.subarray(10).every((b) => b === 0));
+  assert.equal(m.bytesInUse, 1000);
+  h.close();
+});

@@ -289,6 +289,10 @@ export class MemMount implements Mount {
       const data = new Uint8Array(capacity);
       data.set(node.data.subarray(0, node.size));
       node.data = data;
+    } else if (size < node.data.length / 4 && node.data.length > MIN_CAPACITY) {
+      // Give memory back after a large shrink, so a truncated file does not keep its peak size.
+      node.data = node.data.slice(0, Math.max(size * 2, MIN_CAPACITY));
+      node.data.fill(0, size);
     } else if (size < node.size) {
       node.data.fill(0, size, node.size);
     }

@@ -3,7 +3,6 @@
 // of stdio non-blocking, so EAGAIN is expected: we sleep ~1 ms with Atomics.wait and retry, which
 // keeps the synchronous WASI call synchronous without spinning a core.
 import * as fs from "node:fs";
-import * as tty from "node:tty";
 import { wasiError } from "../errors.js";
 import { fromHostError, hostErrorCode } from "./host-errno.js";
 import { filestatOf } from "./host.js";
@@ -23,7 +22,6 @@ function isAgain(e: unknown): boolean {
 
 /** witx filetype of a host fd: CHARACTER_DEVICE for a terminal, UNKNOWN for pipes and sockets. */
 export function stdioFiletype(fd: number): Filetype {
-  if (tty.isatty(fd)) return FILETYPE.CHARACTER_DEVICE;
   let st: fs.Stats;
   try {
     st = fs.fstatSync(fd);
@@ -31,7 +29,8 @@ export function stdioFiletype(fd: number): Filetype {
     throw fromHostError(e, "stdio fstat");
   }
   if (st.isFile()) return FILETYPE.REGULAR_FILE;
-  if (st.isCharacterDevice()) return FILETYPE.CHARACTER_DEVICE; // e.g. /dev/null
+  // Terminals (what tty.isatty tests for) and devices such as /dev/null.
+  if (st.isCharacterDevice()) return FILETYPE.CHARACTER_DEVICE;
   return FILETYPE.UNKNOWN;
 }
 

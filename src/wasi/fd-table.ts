@@ -98,9 +98,14 @@ export class FdTable {
     return fd;
   }
 
-  /** Removes fd from the table (BADF if not open) and returns its entry for the caller to close. */
+  /**
+   * fd_close: removes fd from the table (BADF if not open) and returns its entry for the caller to
+   * close. A preopen is NOTSUP, as in wasmtime and for the reason renumber() gives.
+   */
   remove(fd: number): FdEntry {
     const e = this.get(fd, 0n);
+    if (e.kind === "dir" && e.preopen !== undefined)
+      throw wasiError("NOTSUP", "a preopened directory stays open");
     this.entries[fd >>> 0] = undefined;
     this.open -= 1;
     this.trim();

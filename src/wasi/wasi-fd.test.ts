@@ -230,6 +230,7 @@ void test("fd_renumber: moves an fd, replaces and closes the target, refuses pre
     assert.equal(h.imp.fd_renumber(3, b), ERRNO.NOTSUP, "a preopen onto something");
     assert.equal(h.imp.fd_renumber(b, 40), ERRNO.BADF, "onto a never-opened fd");
     assert.equal(h.imp.fd_renumber(40, b), ERRNO.BADF);
+    assert.equal(h.imp.fd_close(3), ERRNO.NOTSUP, "a preopen cannot be closed either");
     assert.equal(h.imp.fd_renumber(b, b), ERRNO.SUCCESS);
     assert.deepEqual(h.read(b, 10), [ERRNO.SUCCESS, ""]);
     // The preopen still works after the refused attempts.
@@ -451,6 +452,24 @@ void test("a host exception that is not a TwineError becomes IO, never a throw i
       h2.close();
     }
     assert.equal(h.imp.fd_filestat_get(fd, st), ERRNO.SUCCESS);
+  } finally {
+    h.close();
+  }
+});
+
+void test("memory.grow between calls: new pages are usable at once, old views are not reused", () => {
+  const h = new Harness({ pages: 1 });
+  try {
+    const end = h.memory.buffer.byteLength;
+    const out = h.alloc(4);
+    assert.equal(h.imp.random_get(end, 16), ERRNO.FAULT);
+    h.memory.grow(1);
+    assert.equal(h.imp.random_get(end, 16), ERRNO.SUCCESS);
+    h.u8.set(Buffer.from("grown\n"), end + 100);
+    const [iovs, n] = h.iovecs([[end + 100, 6]]);
+    assert.equal(h.imp.fd_write(1, iovs, n, out), ERRNO.SUCCESS);
+    assert.equal(h.u32(out), 6);
+    assert.equal(h.stdout(), "grown\n");
   } finally {
     h.close();
   }

@@ -375,7 +375,9 @@ function openPath(
   } catch (e) {
     // Linux answers O_NOFOLLOW|O_DIRECTORY on a symlink with ENOTDIR rather than ELOOP.
     const maybeLink = isTwineError(e, "wasi.loop") || (opts.directory && isTwineError(e, "wasi.notdir"));
-    if (!follow || !maybeLink) throw e;
+    if (!maybeLink) throw e;
+    // Not following: a final symlink is ELOOP, or ENOTDIR under O_DIRECTORY, whichever the mount.
+    if (!follow) throw opts.directory ? wasiError("NOTDIR", "final component is a symlink") : e;
   }
   return open(resolvePath(dir.mount, dir.path, p, true));
 }
