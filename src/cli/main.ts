@@ -3,27 +3,34 @@
 // from the table in errors.ts.
 import { Command, CommanderError } from "commander";
 import { TwineError, exitStatusOf, EXIT } from "../errors.js";
-import { registerMeasure } from "./measure-command.js";
-import { registerPfs } from "./pfs-command.js";
-import { registerRun } from "./run-command.js";
-import { registerVerify } from "./verify-command.js";
 
-export function buildProgram(): Command {
+type Register = (program: Command) => void;
+
+// Commands load on demand: `twine run` must not pay for parsing the attestation or pfs code.
+const COMMANDS: Record<string, () => Promise<Register>> = {
+  run: async () => (await import("./run-command.js")).registerRun,
+  pfs: async () => (await import("./pfs-command.js")).registerPfs,
+  verify: async () => (await import("./verify-command.js")).registerVerify,
+  measure: async () => (await import("./measure-command.js")).registerMeasure,
+};
+
+/** The program with the command named by argv[0] registered, or all of them (for help and errors). */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command("twine")
     .description("Twine: a trusted runtime for WebAssembly (WASI preview1)")
     .version("0.1.0")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });
-  registerRun(program);
-  registerPfs(program);
-  registerVerify(program);
-  registerMeasure(program);
+  const first = argv[0];
+  const load = first !== undefined ? COMMANDS[first] : undefined;
+  const loaders = load !== undefined ? [load] : Object.values(COMMANDS);
+  for (const register of await Promise.all(loaders.map((l) => l()))) register(program);
   return program;
 }
 
 /** Runs the CLI and returns the exit status; never throws. */
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   let status = EXIT.OK as number;
   program.setOptionValue("__status", 0);
   try {

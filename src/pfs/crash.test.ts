@@ -4,7 +4,7 @@
 // TWINE_PFS_CRASH_POINTS sets how many kill points (default 12).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { PfsMount } from "./pfs-mount.js";
@@ -64,4 +64,40 @@ void test("SIGKILL at many points during writes and renames leaves a committed, 
     PfsMount.open(dir, KEY).volume.verify();
   }
   assert.ok(seen.has(0), "no kill point left the previous commit");
+});
+
+/** Starts the child and SIGKILLs it from outside after `delayMs`; returns the commits it reported. */
+function killAfter(dir: string, delayMs: number): Promise<{ commits: number; signal: string | null }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CHILD, dir, "-1"], { stdio: ["ignore", "pipe", "inherit"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), delayMs);
+    child.on("error", reject);
+    child.on("close", (_code, signal) => {
+      clearTimeout(timer);
+      resolve({ commits: out.split("\n").filter((l) => l.startsWith("commit ")).length, signal });
+    });
+  });
+}
+
+void test("SIGKILL from outside at random moments leaves a committed, verifiable state", async (t) => {
+  const base = tempDir(t);
+  const ref = run(`${base}/ref`, -1);
+  const rand = prng(5);
+  let killed = 0;
+  for (let i = 0; i < Number(process.env.TWINE_PFS_KILL_RUNS ?? 4); i++) {
+    const dir = `${base}/kill-${i}`;
+    const r = await killAfter(dir, 100 + Math.floor(rand() * 500));
+    if (r.signal === "SIGKILL") killed++;
+    if (!existsSync(`${dir}/super`)) continue; // killed before the volume's first commit
+    const m = PfsMount.open(dir, KEY);
+    // Output is read asynchronously, so the child may have committed more than we saw.
+    const got = snapshot(m);
+    assert.ok(ref.commits.slice(Math.max(0, r.commits - 1)).includes(got), `run ${i}: not a committed state`);
+    m.volume.verify();
+    m.close();
+  }
+  t.diagnostic(`${killed} runs were killed before they finished`);
+  assert.ok(killed > 0, "every child finished before its kill");
 });
