@@ -13,9 +13,11 @@ import {
   utimesSync,
   writeFileSync,
 } from "node:fs";
+import { randomBytes } from "node:crypto";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { PfsMount } from "../src/pfs/pfs-mount.js";
 
 /** The repository root: this file runs from dist/test/. */
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -175,6 +177,20 @@ export interface MountKind {
 export const RW_MOUNTS: readonly MountKind[] = [
   { name: "host", onHost: true, flags: (sb) => ["--dir", `${sb.data}::/data:rw`] },
   { name: "mem", onHost: false, flags: () => ["--mem", "/data"] },
+  {
+    // The volume is made the way a data owner would, then the guest runs on it: the same output proves
+    // the protected mount gives the guest the same WASI semantics as plain storage.
+    name: "pfs",
+    onHost: false,
+    flags: (sb) => {
+      mkdirSync(sb.store);
+      const keyFile = join(sb.store, "key");
+      const volume = join(sb.store, "volume");
+      writeFileSync(keyFile, randomBytes(32));
+      PfsMount.create(volume, readFileSync(keyFile)).close();
+      return ["--pfs", `${volume}::/data`, "--key-file", keyFile];
+    },
+  },
 ];
 
 /** Asserting helper output: stdout/stderr/status in one message so a failure shows everything. */

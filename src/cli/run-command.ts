@@ -16,6 +16,8 @@ interface RunFlags {
   maxMemory?: number;
   maxFds?: number;
   tiering?: Tiering;
+  pfs?: string[];
+  keyFile?: string;
 }
 
 function usage(message: string): TwineError {
@@ -110,11 +112,23 @@ export function registerRun(program: Command): void {
     )
     .option("--max-fds <N>", "most file descriptors open at once", (s) => parseNumber("--max-fds", s, true))
     .option("--tiering <auto|eager|lazy>", "how V8 compiles the guest (default auto)", parseTiering)
+    .option(
+      "--pfs <HOST_DIR::GUEST>",
+      "mount a protected (encrypted, authenticated) volume made by `twine pfs create`",
+      collect((s: string) => s),
+    )
+    .option("--key-file <file>", "the volume key for --pfs (32 raw bytes or 64 hex digits)")
     .action(async (module: string, args: string[], flags: RunFlags) => {
+      if (flags.keyFile !== undefined && flags.pfs === undefined) throw usage("--key-file needs --pfs");
+      // pfs mounts come after --dir/--mem ones: the key file may be named after them on the line.
+      const pfsMounts =
+        flags.pfs === undefined
+          ? []
+          : (await import("./pfs-command.js")).parsePfsFlags(flags.pfs, flags.keyFile);
       const options: RunOptions = {
         args,
         env: Object.fromEntries(flags.env ?? []),
-        mounts,
+        mounts: [...mounts, ...pfsMounts],
       };
       if (flags.timeout !== undefined) options.timeoutMs = flags.timeout * 1000;
       if (flags.maxMemory !== undefined) options.maxMemoryBytes = flags.maxMemory * MIB;
