@@ -12,3 +12,8 @@ export type { WasiOptions } from "./wasi/wasi.js";
 export { createMount, parseDirFlag } from "./vfs/index.js";
 export type { MountConfig } from "./vfs/index.js";
 export type { Mount, FileHandle, Filestat, DirEntry, OpenOptions, TimeSpec } from "./vfs/types.js";
+
+export { PfsMount } from "./pfs/pfs-mount.js";
+
+export { verifyEvidence, detectKind, parsePolicy, defaultRoots } from "./attest/index.js";
+export type { Verdict, Finding, Policy, EvidenceKind, VerifyOptions } from "./attest/index.js";
