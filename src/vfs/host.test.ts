@@ -197,6 +197,60 @@ void test("host mount: a directory swapped for a link after resolution is caught
   });
 });
 
+void test("host mount: a kept (cached) pinned directory is checked again at every use", () => {
+  withTree((m, tmp, root) => {
+    fs.mkdirSync(path.join(root, "a", "b"), { recursive: true });
+    fs.writeFileSync(path.join(root, "a", "b", "f.txt"), "first");
+    const read = (): string => {
+      const h = m.open(["a", "b", "f.txt"], RO);
+      const buf = new Uint8Array(16);
+      const text = new TextDecoder().decode(buf.subarray(0, h.pread(buf, 0n)));
+      h.close();
+      return text;
+    };
+    assert.equal(read(), "first"); // pins root/a/b and keeps its fd
+    // Removed and made again by the host: the kept fd names a deleted directory, never used again.
+    fs.rmSync(path.join(root, "a", "b"), { recursive: true });
+    assert.throws(() => m.lstat(["a", "b", "f.txt"]), { code: "wasi.noent" });
+    fs.mkdirSync(path.join(root, "a", "b"));
+    fs.writeFileSync(path.join(root, "a", "b", "f.txt"), "second");
+    assert.equal(read(), "second");
+    // Moved out of the mount by the host, a link left in its place: the kept fd now names a
+    // directory outside, and so does a fresh pin through the link; both are refused.
+    fs.renameSync(path.join(root, "a"), path.join(tmp, "moved"));
+    fs.symlinkSync("../moved", path.join(root, "a"));
+    assert.throws(() => read(), { code: "vfs.escape" });
+    assert.throws(() => m.mkdir(["a", "b", "planted"]), { code: "vfs.escape" });
+    assert.equal(fs.existsSync(path.join(tmp, "moved", "b", "planted")), false);
+  });
+});
+
+void test("host mount: kept directory fds are bounded and released by close()", () => {
+  const openFds = (): number => fs.readdirSync("/proc/self/fd").length;
+  const { tmp, root } = makeTree();
+  try {
+    for (let i = 0; i < 40; i++) fs.mkdirSync(path.join(root, `d${i}`, "x"), { recursive: true });
+    const m = new HostMount(root, { readonly: true });
+    const before = openFds();
+    for (let i = 0; i < 40; i++) assert.equal(m.lstat([`d${i}`, "x"]).filetype, FILETYPE.DIRECTORY);
+    const kept = openFds() - before;
+    assert.ok(kept > 0 && kept <= 16, `kept ${kept} fds`);
+    m.close();
+    assert.equal(openFds(), before);
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
+void test("host mount: a missing entry is NOENT from lstat, readlink and open alike", () => {
+  withTree((m) => {
+    assert.throws(() => m.lstat(["sub", "missing"]), { code: "wasi.noent" });
+    assert.throws(() => m.readlink(["sub", "missing"]), { code: "wasi.noent" });
+    assert.throws(() => m.open(["sub", "missing"], RO), { code: "wasi.noent" });
+    assert.throws(() => m.lstat(["missing", "x"]), { code: "wasi.noent" });
+  });
+});
+
 void test("host mount: read-only refuses every mutation with ROFS and changes nothing", () => {
   withTree((m, _tmp, root) => {
     assert.equal(m.readonly, true);

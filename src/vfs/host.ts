@@ -4,8 +4,8 @@
 // follows a symlink by itself: lstat for stat, O_NOFOLLOW for open, readlink returns the raw target.
 // See README.md for the check-then-use race with host processes that this design leaves open.
 import * as fs from "node:fs";
-import { TwineError, isTwineError, wasiError } from "../errors.js";
-import { fromHostError } from "./host-errno.js";
+import { TwineError, wasiError } from "../errors.js";
+import { fromHostError, quietWasiError } from "./host-errno.js";
 import { checkComponents } from "./names.js";
 import { applyTimeSpec, wallClockNs } from "./time.js";
 import {
@@ -74,14 +74,12 @@ function toPosition(position: bigint): number | undefined {
   return position > MAX_POSITION ? undefined : Number(position);
 }
 
-/** A host path for one operation, valid until `release()`. */
-interface Pinned {
-  readonly path: string;
-  release(): void;
-}
-
 const PROC_FD = "/proc/self/fd/";
-const unpinned = (path: string): Pinned => ({ path, release: () => {} });
+/**
+ * Pinned directory fds kept open between operations, most recently used last. Each is checked again
+ * (one readlink) at every use, so keeping them saves the open and close, not the check.
+ */
+const MAX_PINNED = 16;
 
 export class HostMount implements Mount {
   readonly kind = "host";
@@ -94,6 +92,8 @@ export class HostMount implements Mount {
    * processes swapping a directory for a symlink (see README.md). Without /proc the race stays open.
    */
   readonly pinsDirectories: boolean;
+  /** Expected host path of a pinned directory → its O_DIRECTORY fd (see pin()). */
+  private readonly pinned = new Map<string, number>();
 
   constructor(hostDir: string, options: HostMountOptions = {}) {
     this.readonly = options.readonly ?? true;
@@ -109,11 +109,28 @@ export class HostMount implements Mount {
   }
 
   lstat(path: readonly string[]): Filestat {
-    return this.atPath(path, "lstat", (p) => filestatOf(fs.lstatSync(p, { bigint: true })));
+    const p = this.hostPath(path, "lstat");
+    let st: fs.BigIntStats | undefined;
+    try {
+      // A missing entry is the resolver's everyday answer (a file about to be created, a probe for a
+      // journal): asked without an exception, it costs a system call rather than two Error objects.
+      st = fs.lstatSync(p, { bigint: true, throwIfNoEntry: false });
+    } catch (e) {
+      throw fromHostError(e, "lstat");
+    }
+    if (st === undefined) throw quietWasiError("NOENT", "lstat: ENOENT");
+    return filestatOf(st);
   }
 
   readlink(path: readonly string[]): string {
-    return decodeName(this.atPath(path, "readlink", (p) => fs.readlinkSync(p, { encoding: "buffer" })));
+    const p = this.hostPath(path, "readlink");
+    let target: Buffer;
+    try {
+      target = fs.readlinkSync(p, { encoding: "buffer" });
+    } catch (e) {
+      throw fromHostError(e, "readlink");
+    }
+    return decodeName(target);
   }
 
   open(path: readonly string[], opts: OpenOptions): FileHandle {
@@ -130,15 +147,19 @@ export class HostMount implements Mount {
     if (opts.create && !this.readonly) flags |= C.O_CREAT | (opts.exclusive ? C.O_EXCL : 0);
     if (opts.truncate) flags |= C.O_TRUNC;
     if (opts.directory) flags |= C.O_DIRECTORY;
+    const p = this.hostPath(path, "open");
     let fd: number;
     try {
-      fd = this.atPath(path, "open", (p) => fs.openSync(p, flags, 0o666));
+      fd = fs.openSync(p, flags, 0o666);
     } catch (e) {
-      if (this.readonly && opts.create && isTwineError(e, "wasi.noent")) throw wasiError("ROFS");
-      throw e;
+      const err = fromHostError(e, "open");
+      if (this.readonly && opts.create && err.code === "wasi.noent") throw wasiError("ROFS");
+      throw err;
     }
     try {
       if (this.readonly && opts.create && opts.exclusive) throw wasiError("EXIST");
+      // The type decides seekability and whether path_open makes a directory fd; the plain (not
+      // bigint) fstat is the cheaper one and its mode is exact.
       const filetype = filetypeOfStats(fs.fstatSync(fd));
       return new HostFileHandle(fd, filetype, opts.write, this.readonly);
     } catch (e) {
@@ -147,54 +168,86 @@ export class HostMount implements Mount {
     }
   }
 
+  /**
+   * Whether `path` is, right now, a chain of real directories under the root (no symlink anywhere:
+   * /proc/self/fd/N names the directory by its real path), answered only from a kept pinned fd — one
+   * readlink, never an exception. False means "not known": the resolver then walks the path.
+   */
+  isDirectoryChain(path: readonly string[]): boolean {
+    if (path.length === 0) return false;
+    const expected = path.reduce(join, this.root);
+    const fd = this.pinned.get(expected);
+    return fd !== undefined && procFdTarget(fd) === expected;
+  }
+
   readdir(path: readonly string[]): DirEntry[] {
     // The directory itself is pinned (opened without following a link), so the listing and the
     // per-entry lstat both read exactly the directory the resolver approved.
     const dir = this.pin(path, "readdir");
+    let raw: Buffer[];
     try {
-      const raw = hostCall("readdir", () => fs.readdirSync(dir.path, { encoding: "buffer" }));
-      const entries: DirEntry[] = [];
-      for (const bytes of raw) {
-        const name = decodeName(bytes);
-        let st: fs.BigIntStats;
-        try {
-          st = fs.lstatSync(join(dir.path, name), { bigint: true });
-        } catch (e) {
-          const err = fromHostError(e, "readdir");
-          if (err.code === "wasi.noent") continue; // removed by the host since the listing
-          throw err;
-        }
-        entries.push({ name, ino: st.ino, filetype: filetypeOfStats(st) });
-      }
-      // The host's order is stable but host-specific; sorting makes runs reproducible across hosts.
-      return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-    } finally {
-      dir.release();
+      raw = fs.readdirSync(dir, { encoding: "buffer" });
+    } catch (e) {
+      throw fromHostError(e, "readdir");
     }
+    const entries: DirEntry[] = [];
+    for (const bytes of raw) {
+      const name = decodeName(bytes);
+      let st: fs.BigIntStats | undefined;
+      try {
+        st = fs.lstatSync(join(dir, name), { bigint: true, throwIfNoEntry: false });
+      } catch (e) {
+        throw fromHostError(e, "readdir");
+      }
+      if (st === undefined) continue; // removed by the host since the listing
+      entries.push({ name, ino: st.ino, filetype: filetypeOfStats(st) });
+    }
+    // The host's order is stable but host-specific; sorting makes runs reproducible across hosts.
+    return entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   }
 
   mkdir(path: readonly string[]): void {
     this.mutable();
     if (path.length === 0) throw wasiError("EXIST");
-    this.atPath(path, "mkdir", (p) => fs.mkdirSync(p, 0o777));
+    const p = this.hostPath(path, "mkdir");
+    try {
+      fs.mkdirSync(p, 0o777);
+    } catch (e) {
+      throw fromHostError(e, "mkdir");
+    }
   }
 
   rmdir(path: readonly string[]): void {
     this.mutable();
     if (path.length === 0) throw wasiError("BUSY", "cannot remove the mount root");
-    this.atPath(path, "rmdir", (p) => fs.rmdirSync(p));
+    const p = this.hostPath(path, "rmdir");
+    try {
+      fs.rmdirSync(p);
+    } catch (e) {
+      throw fromHostError(e, "rmdir");
+    }
   }
 
   unlink(path: readonly string[]): void {
     this.mutable();
     if (path.length === 0) throw wasiError("ISDIR");
-    this.atPath(path, "unlink", (p) => fs.unlinkSync(p));
+    const p = this.hostPath(path, "unlink");
+    try {
+      fs.unlinkSync(p);
+    } catch (e) {
+      throw fromHostError(e, "unlink");
+    }
   }
 
   rename(from: readonly string[], to: readonly string[]): void {
     this.mutable();
     if (from.length === 0 || to.length === 0) throw wasiError("BUSY", "cannot rename the mount root");
-    this.atPath(from, "rename", (f) => this.atPath(to, "rename", (t) => fs.renameSync(f, t)));
+    const [f, t] = this.hostPaths(from, to, "rename");
+    try {
+      fs.renameSync(f, t);
+    } catch (e) {
+      throw fromHostError(e, "rename");
+    }
   }
 
   symlink(target: string, path: readonly string[]): void {
@@ -202,57 +255,99 @@ export class HostMount implements Mount {
     if (target.includes("\0")) throw wasiError("INVAL", "symlink target contains NUL");
     if (target === "") throw wasiError("NOENT", "empty symlink target");
     if (path.length === 0) throw wasiError("EXIST");
-    this.atPath(path, "symlink", (p) => fs.symlinkSync(target, p));
+    const p = this.hostPath(path, "symlink");
+    try {
+      fs.symlinkSync(target, p);
+    } catch (e) {
+      throw fromHostError(e, "symlink");
+    }
   }
 
   link(from: readonly string[], to: readonly string[]): void {
     this.mutable();
     if (to.length === 0) throw wasiError("EXIST");
     // link(2) on Linux does not follow a final symlink in `from` (linkat without AT_SYMLINK_FOLLOW).
-    this.atPath(from, "link", (f) => this.atPath(to, "link", (t) => fs.linkSync(f, t)));
+    const [f, t] = this.hostPaths(from, to, "link");
+    try {
+      fs.linkSync(f, t);
+    } catch (e) {
+      throw fromHostError(e, "link");
+    }
   }
 
   setTimes(path: readonly string[], atim: TimeSpec, mtim: TimeSpec): void {
     this.mutable();
-    this.atPath(path, "setTimes", (p) => {
+    const p = this.hostPath(path, "setTimes");
+    try {
       const [a, m] = timesFor(fs.lstatSync(p, { bigint: true }), atim, mtim);
       fs.lutimesSync(p, a, m);
-    });
+    } catch (e) {
+      throw fromHostError(e, "setTimes");
+    }
   }
 
   sync(): void {}
 
-  close(): void {}
+  close(): void {
+    for (const fd of this.pinned.values()) fs.closeSync(fd);
+    this.pinned.clear();
+  }
 
   private mutable(): void {
     if (this.readonly) throw wasiError("ROFS", "read-only host mount");
   }
 
   /**
-   * Runs `f` on a host path for `path` whose final component is looked up inside its pinned parent
-   * directory. `f` must not follow a final symlink (lstat, O_NOFOLLOW, unlink...). Errors are mapped.
+   * The host path of `path` for one operation: its final component looked up inside its pinned
+   * parent directory. The caller must not follow a final symlink (lstat, O_NOFOLLOW, unlink...).
+   * Valid until the next pin() (which may evict the fd), except as hostPaths() says.
    */
-  private atPath<T>(path: readonly string[], what: string, f: (hostPath: string) => T): T {
+  private hostPath(path: readonly string[], what: string): string {
     checkComponents(path);
     const name = path.at(-1);
-    if (name === undefined) return hostCall(what, () => f(this.root));
-    const dir = this.pin(path.slice(0, -1), what);
-    try {
-      return hostCall(what, () => f(join(dir.path, name)));
-    } finally {
-      dir.release();
-    }
+    if (name === undefined) return this.root;
+    return join(this.pin(path.slice(0, -1), what), name);
   }
 
-  /** A path to the directory `path` that a host process can no longer redirect (see pinsDirectories). */
-  private pin(path: readonly string[], what: string): Pinned {
+  /**
+   * Two host paths for one operation. The first stays valid through the second pin(): its fd is the
+   * most recently used, so never the one evicted, and it is closed only if the second pin finds the
+   * same directory changed; the fd number can then be reused only by a fresh pin that passed the
+   * same check, or the operation fails.
+   */
+  private hostPaths(from: readonly string[], to: readonly string[], what: string): [string, string] {
+    const f = this.hostPath(from, what);
+    return [f, this.hostPath(to, what)];
+  }
+
+  /**
+   * A path to the directory `path` that a host process can no longer redirect (see pinsDirectories).
+   * The fd is kept for later operations, but every use reads /proc/self/fd/N again: a directory
+   * renamed, removed or swapped since is never used, and is pinned afresh (which then decides).
+   */
+  private pin(path: readonly string[], what: string): string {
     checkComponents(path);
+    if (path.length === 0) return this.root;
     const expected = path.reduce(join, this.root);
-    if (path.length === 0) return unpinned(this.root);
     if (!this.pinsDirectories) {
       // Without /proc, at least refuse a final symlink as the pinned path would.
-      if (hostCall(what, () => fs.lstatSync(expected)).isSymbolicLink()) throw wasiError("NOTDIR");
-      return unpinned(expected);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(expected);
+      } catch (e) {
+        throw fromHostError(e, what);
+      }
+      if (st.isSymbolicLink()) throw wasiError("NOTDIR");
+      return expected;
+    }
+    const cached = this.pinned.get(expected);
+    if (cached !== undefined) {
+      this.pinned.delete(expected);
+      if (procFdTarget(cached) === expected) {
+        this.pinned.set(expected, cached);
+        return PROC_FD + String(cached);
+      }
+      fs.closeSync(cached);
     }
     let fd: number;
     try {
@@ -262,20 +357,34 @@ export class HostMount implements Mount {
       // O_NOFOLLOW|O_DIRECTORY on a symlink says ELOOP; the mem mount (and POSIX) say ENOTDIR.
       throw err.code === "wasi.loop" ? wasiError("NOTDIR") : err;
     }
-    const release = (): void => fs.closeSync(fd);
     let actual: string;
     try {
       actual = fs.readlinkSync(PROC_FD + String(fd));
     } catch (e) {
-      release();
+      fs.closeSync(fd);
       throw fromHostError(e, what);
     }
     if (actual !== expected) {
-      release();
+      fs.closeSync(fd);
       if (actual.endsWith(" (deleted)")) throw wasiError("NOENT", "directory removed by the host");
       throw new TwineError("vfs.escape", "a host directory was swapped while in use");
     }
-    return { path: PROC_FD + String(fd), release };
+    if (this.pinned.size >= MAX_PINNED) {
+      const [oldPath, oldFd] = this.pinned.entries().next().value as [string, number];
+      this.pinned.delete(oldPath);
+      fs.closeSync(oldFd);
+    }
+    this.pinned.set(expected, fd);
+    return PROC_FD + String(fd);
+  }
+}
+
+/** The path /proc/self/fd/N names now, or undefined if it cannot be read. */
+function procFdTarget(fd: number): string | undefined {
+  try {
+    return fs.readlinkSync(PROC_FD + String(fd));
+  } catch {
+    return undefined;
   }
 }
 
@@ -305,14 +414,6 @@ function decodeName(bytes: Buffer): string {
   }
 }
 
-function hostCall<T>(what: string, f: () => T): T {
-  try {
-    return f();
-  } catch (e) {
-    throw fromHostError(e, what);
-  }
-}
-
 /** An open host file (or directory, for its metadata) behind a host fd owned by this handle. */
 export class HostFileHandle implements FileHandle {
   readonly seekable: boolean;
@@ -333,7 +434,11 @@ export class HostFileHandle implements FileHandle {
     const fd = this.open();
     const pos = this.seekable ? toPosition(position) : null;
     if (pos === undefined || buf.length === 0) return 0;
-    return hostCall("read", () => fs.readSync(fd, buf, 0, buf.length, pos));
+    try {
+      return fs.readSync(fd, buf, 0, buf.length, pos);
+    } catch (e) {
+      throw fromHostError(e, "read");
+    }
   }
 
   pwrite(buf: Uint8Array, position: bigint): number {
@@ -343,8 +448,12 @@ export class HostFileHandle implements FileHandle {
     if (buf.length === 0) return 0;
     let done = 0;
     while (done < buf.length) {
-      const at = pos;
-      const n = hostCall("write", () => fs.writeSync(fd, buf, done, buf.length - done, at));
+      let n: number;
+      try {
+        n = fs.writeSync(fd, buf, done, buf.length - done, pos);
+      } catch (e) {
+        throw fromHostError(e, "write");
+      }
       if (n === 0) throw wasiError("IO", "host write made no progress");
       done += n;
       if (pos !== null) pos += n;
@@ -360,17 +469,24 @@ export class HostFileHandle implements FileHandle {
 
   stat(): Filestat {
     const fd = this.open();
-    return filestatOf(
-      hostCall("fstat", () => fs.fstatSync(fd, { bigint: true })),
-      this.filetype,
-    );
+    let st: fs.BigIntStats;
+    try {
+      st = fs.fstatSync(fd, { bigint: true });
+    } catch (e) {
+      throw fromHostError(e, "fstat");
+    }
+    return filestatOf(st, this.filetype);
   }
 
   setSize(size: bigint): void {
     const fd = this.open();
     const len = toPosition(size);
     if (len === undefined) throw wasiError("FBIG");
-    hostCall("ftruncate", () => fs.ftruncateSync(fd, len));
+    try {
+      fs.ftruncateSync(fd, len);
+    } catch (e) {
+      throw fromHostError(e, "ftruncate");
+    }
   }
 
   /** node:fs has no fallocate: growing the file (sparse) gives the same visible result. */
@@ -380,28 +496,42 @@ export class HostFileHandle implements FileHandle {
     if (len <= 0n || offset < 0n) throw wasiError("INVAL");
     const end = toPosition(offset + len);
     if (end === undefined) throw wasiError("FBIG");
-    const size = hostCall("fstat", () => fs.fstatSync(fd, { bigint: true })).size;
-    if (BigInt(end) > size) hostCall("ftruncate", () => fs.ftruncateSync(fd, end));
+    try {
+      if (BigInt(end) > fs.fstatSync(fd, { bigint: true }).size) fs.ftruncateSync(fd, end);
+    } catch (e) {
+      throw fromHostError(e, "allocate");
+    }
   }
 
   setTimes(atim: TimeSpec, mtim: TimeSpec): void {
     const fd = this.open();
     if (this.mountReadonly) throw wasiError("ROFS", "read-only host mount");
-    hostCall("futimes", () => {
+    try {
       const [a, m] = timesFor(fs.fstatSync(fd, { bigint: true }), atim, mtim);
       fs.futimesSync(fd, a, m);
-    });
+    } catch (e) {
+      throw fromHostError(e, "futimes");
+    }
   }
 
   sync(dataOnly: boolean): void {
     const fd = this.open();
-    hostCall("fsync", () => (dataOnly ? fs.fdatasyncSync(fd) : fs.fsyncSync(fd)));
+    try {
+      if (dataOnly) fs.fdatasyncSync(fd);
+      else fs.fsyncSync(fd);
+    } catch (e) {
+      throw fromHostError(e, "fsync");
+    }
   }
 
   close(): void {
     const fd = this.open();
     this.fd = -1;
-    hostCall("close", () => fs.closeSync(fd));
+    try {
+      fs.closeSync(fd);
+    } catch (e) {
+      throw fromHostError(e, "close");
+    }
   }
 
   private open(): number {
