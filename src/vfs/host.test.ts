@@ -225,6 +225,24 @@ void test("host mount: a kept (cached) pinned directory is checked again at ever
   });
 });
 
+void test("host mount: lstat answers from a kept pin only while it still names the path", () => {
+  withTree((m, _tmp, root) => {
+    fs.mkdirSync(path.join(root, "a", "b"), { recursive: true });
+    fs.mkdirSync(path.join(root, "c", "b"), { recursive: true });
+    fs.writeFileSync(path.join(root, "a", "b", "f"), "a");
+    m.open(["a", "b", "f"], RO).close(); // keeps a pin of root/a/b
+    const st = m.lstat(["a", "b"]);
+    const host = fs.lstatSync(path.join(root, "a", "b"), { bigint: true });
+    assert.deepEqual([st.filetype, st.ino, st.mtim], [FILETYPE.DIRECTORY, host.ino, host.mtimeNs]);
+    // "a" becomes a link to "c": the kept fd names root/a-old/b now and is not believed.
+    fs.renameSync(path.join(root, "a"), path.join(root, "a-old"));
+    fs.symlinkSync("c", path.join(root, "a"));
+    assert.throws(() => m.lstat(["a", "b"]), { code: "wasi.notdir" });
+    assert.deepEqual(resolvePath(m, [], "a/b/f", false).path, ["c", "b", "f"]);
+    assert.equal(m.lstat(["a-old", "b"]).ino, host.ino);
+  });
+});
+
 void test("host mount: kept directory fds are bounded and released by close()", () => {
   const openFds = (): number => fs.readdirSync("/proc/self/fd").length;
   const { tmp, root } = makeTree();

@@ -109,6 +109,14 @@ export class HostMount implements Mount {
   }
 
   lstat(path: readonly string[]): Filestat {
+    const kept = this.keptPin(path);
+    if (kept !== undefined) {
+      try {
+        return filestatOf(fs.fstatSync(kept, { bigint: true }), FILETYPE.DIRECTORY);
+      } catch (e) {
+        throw fromHostError(e, "lstat");
+      }
+    }
     const p = this.hostPath(path, "lstat");
     let st: fs.BigIntStats | undefined;
     try {
@@ -166,18 +174,6 @@ export class HostMount implements Mount {
       fs.closeSync(fd);
       throw fromHostError(e, "open");
     }
-  }
-
-  /**
-   * Whether `path` is, right now, a chain of real directories under the root (no symlink anywhere:
-   * /proc/self/fd/N names the directory by its real path), answered only from a kept pinned fd — one
-   * readlink, never an exception. False means "not known": the resolver then walks the path.
-   */
-  isDirectoryChain(path: readonly string[]): boolean {
-    if (path.length === 0) return false;
-    const expected = path.reduce(join, this.root);
-    const fd = this.pinned.get(expected);
-    return fd !== undefined && procFdTarget(fd) === expected;
   }
 
   readdir(path: readonly string[]): DirEntry[] {
@@ -307,6 +303,19 @@ export class HostMount implements Mount {
     const name = path.at(-1);
     if (name === undefined) return this.root;
     return join(this.pin(path.slice(0, -1), what), name);
+  }
+
+  /**
+   * The kept pinned fd of the directory `path`, if it still names exactly that path: then an fstat
+   * of it is what lstat of the path would say (the resolver's walk through intermediate directories),
+   * without a second lookup through /proc. At the top level a plain lstat is cheaper than the check.
+   */
+  private keptPin(path: readonly string[]): number | undefined {
+    if (path.length < 2) return undefined;
+    checkComponents(path);
+    const expected = path.reduce(join, this.root);
+    const fd = this.pinned.get(expected);
+    return fd !== undefined && procFdTarget(fd) === expected ? fd : undefined;
   }
 
   /**

@@ -31,36 +31,10 @@ function split(path: string): Split {
 }
 
 function checkName(name: string): void {
-  if (nameTooLong(name)) {
+  // A UTF-16 unit is at most 3 UTF-8 bytes, so short names skip the byte count.
+  if (name.length * 3 > MAX_NAME_BYTES && Buffer.byteLength(name, "utf8") > MAX_NAME_BYTES) {
     throw wasiError("NAMETOOLONG", "path component longer than 255 bytes");
   }
-}
-
-/** A mount that can confirm a whole chain of directories at once (the host mount, from a kept pin). */
-interface DirectoryChainProbe {
-  isDirectoryChain(path: readonly string[]): boolean;
-}
-
-function canProbeChains(mount: Mount): mount is Mount & DirectoryChainProbe {
-  return typeof (mount as Partial<DirectoryChainProbe>).isDirectoryChain === "function";
-}
-
-function nameTooLong(name: string): boolean {
-  // A UTF-16 unit is at most 3 UTF-8 bytes, so short names skip the byte count.
-  return name.length * 3 > MAX_NAME_BYTES && Buffer.byteLength(name, "utf8") > MAX_NAME_BYTES;
-}
-
-/**
- * The leading directories of `components` (all but the last) when the mount confirms, in one step,
- * that `base` followed by them is a chain of real directories: exactly what walking them one lstat
- * at a time would push. Empty when any is ".", ".." or too long (the walk then decides, with its
- * errors in its order), or when the chain is short enough that the walk is as cheap.
- */
-function confirmedLead(mount: Mount, base: readonly string[], components: readonly string[]): string[] {
-  const lead = components.slice(0, -1);
-  if (lead.length === 0 || base.length + lead.length < 2 || !canProbeChains(mount)) return [];
-  for (const name of lead) if (name === "." || name === ".." || nameTooLong(name)) return [];
-  return mount.isDirectoryChain([...base, ...lead]) ? lead : [];
 }
 
 /** lstat that answers `undefined` for a missing entry instead of throwing. */
@@ -92,10 +66,9 @@ export function resolvePath(
 
   const first = split(path);
   let trailing = first.trailing;
-  const lead = confirmedLead(mount, base, first.components);
   // Pending components, last one first, so a link's target is pushed in front of the rest.
-  const pending = first.components.slice(lead.length).reverse();
-  const resolved = [...base, ...lead];
+  const pending = first.components.reverse();
+  const resolved = [...base];
   let expansions = 0;
 
   for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
