@@ -75,15 +75,16 @@ export function runAttestVerify(
   return { iterations, ms };
 }
 
-if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const r = runAttestVerify();
+export function formatAttestVerify(r: AttestVerifyTimes): string {
   const f = (x: number): string => x.toFixed(2).padStart(6);
   const rows = Object.entries(r.ms).map(
     ([k, v]) =>
       `${k.padEnd(20)} warm: median ${f(v.median)} ms  p95 ${f(v.p95)} ms  cpu ${f(v.cpu)} ms` +
       `   cold: median ${f(v.cold)} ms  cpu ${f(v.coldCpu)} ms`,
   );
-  process.stdout.write(
-    `attest verify, ${r.iterations} runs after 20 warm-up (target: well under 50 ms)\n${rows.join("\n")}\n`,
-  );
+  return `attest verify, ${r.iterations} runs after 20 warm-up (target: well under 50 ms)\n${rows.join("\n")}`;
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  process.stdout.write(`${formatAttestVerify(runAttestVerify())}\n`);
 }

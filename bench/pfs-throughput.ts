@@ -165,7 +165,7 @@ export function runPfsThroughput(fileMiB = Number(process.env.TWINE_PFS_BENCH_MB
   }
 }
 
-function report(r: PfsThroughput): string {
+export function formatPfsThroughput(r: PfsThroughput): string {
   const f = (x: number): string => x.toFixed(0).padStart(8);
   const rows = [
     `pfs throughput, ${r.fileMiB} MiB file (MB/s)`,
@@ -181,5 +181,5 @@ function report(r: PfsThroughput): string {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const r = runPfsThroughput();
-  process.stdout.write(`${report(r)}\n`);
+  process.stdout.write(`${formatPfsThroughput(r)}\n`);
 }

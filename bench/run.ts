@@ -8,6 +8,9 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import { Runtime } from "../src/runtime/runtime.js";
+import { formatAttestVerify, runAttestVerify } from "./attest-verify.js";
+import { formatSqliteBench, runSqliteBench } from "./pfs-sqlite.js";
+import { formatPfsThroughput, runPfsThroughput } from "./pfs-throughput.js";
 import {
   KERNELS,
   NODE_WASI_FLAGS,
@@ -35,6 +38,9 @@ const WASI_CALLS_N = { full: 200_000, quick: 20_000 };
 const TIERINGS = ["lazy", "eager", "auto"] as const;
 type Tiering = (typeof TIERINGS)[number];
 
+/** Benchmarks of other parts, each run whole (or alone with --only). */
+const SECTIONS = ["pfs-throughput", "sqlite", "attest-verify"] as const;
+
 interface Options {
   quick: boolean;
   only: string | undefined;
@@ -56,7 +62,7 @@ function parseOptions(argv: string[]): Options {
   if (!Number.isInteger(reps) || reps < 1)
     throw new Error(`--reps must be a positive integer, got ${values.reps}`);
   const only = values.only;
-  const known = [...KERNELS.map((k) => k.name), "wasi-calls"];
+  const known = [...KERNELS.map((k) => k.name), "wasi-calls", ...SECTIONS];
   if (only !== undefined && !known.includes(only))
     throw new Error(`--only: unknown benchmark ${only} (one of ${known.join(", ")})`);
   return { quick, only, reps };
@@ -399,6 +405,25 @@ async function main(argv: string[]): Promise<number> {
         `WASI geomean, twine vs node:wasi: ${ratio(w.geomean)} (target ≤ ${TARGET_WASI}x: ${w.geomean <= TARGET_WASI ? "met" : "MISSED"})`,
       );
       report["wasiCalls"] = w;
+    }
+    const wants = (name: (typeof SECTIONS)[number]): boolean => opts.only === undefined || opts.only === name;
+    if (wants("pfs-throughput")) {
+      progress("pfs throughput vs host files vs raw AES-256-GCM");
+      const r = runPfsThroughput(opts.quick ? 8 : 64);
+      out.push(formatPfsThroughput(r));
+      report["pfsThroughput"] = r;
+    }
+    if (wants("sqlite") && compilerAvailable("clang")) {
+      progress("SQLite guest: native vs host mount vs pfs mount (builds the guest once)");
+      const r = await runSqliteBench(opts.quick ? 2_000 : 20_000);
+      out.push(formatSqliteBench(r));
+      report["sqlite"] = r;
+    } else if (wants("sqlite")) progress("clang not found: SQLite benchmark skipped");
+    if (wants("attest-verify")) {
+      progress("attestation verify time");
+      const r = runAttestVerify(opts.quick ? 50 : 200);
+      out.push(formatAttestVerify(r));
+      report["attestVerify"] = r;
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });
