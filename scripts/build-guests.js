@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Builds every guest program `<folder>/*.c` into the `.wasm` beside it, with Debian clang + wasi-libc.
-//   node scripts/build-guests.js [--check] [folder...]      (default folder: test/guests)
+//   node scripts/build-guests.js [--check] [folder...]      (default: every folder in GUEST_FOLDERS)
 // --check builds into a temporary folder instead and fails if any committed .wasm differs byte for byte,
 // so the committed binaries provably come from the committed sources. Without clang or wasi-libc,
 // --check says "skipped: ..." and exits 0 (the binaries are committed for machines without them).
@@ -73,10 +73,19 @@ function missingToolchain(scratch) {
   return undefined;
 }
 
+/** Every folder of committed guests: built by `npm run guests`, checked by the test suite. */
+const GUEST_FOLDERS = [
+  "test/guests",
+  "test/fixtures/runtime",
+  "examples",
+  "bench/kernels",
+  "bench/wasi-calls",
+];
+
 async function main(argv) {
   const check = argv.includes("--check");
   const folders = argv.filter((a) => a !== "--check").map((f) => resolve(f));
-  if (folders.length === 0) folders.push(join(ROOT, "test", "guests"));
+  if (folders.length === 0) folders.push(...GUEST_FOLDERS.map((f) => join(ROOT, f)));
   const sources = folders.flatMap((dir) =>
     readdirSync(dir)
       .filter((n) => n.endsWith(".c"))
