@@ -7,10 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import {
   KERNELS,
-  KERNEL_DIR,
-  ROOT,
   WASI_CALLS,
-  WASI_CALLS_DIR,
   WASI_CALLS_WASM,
   compileNative,
   compilerAvailable,
@@ -53,15 +50,4 @@ void test("bench wasi-calls: every phase completes under twine run --mem /data",
   const times = parseCallTimes(t.stdout);
   assert.deepEqual([...times.keys()], [...WASI_CALLS]);
   for (const ns of times.values()) assert.ok(ns > 0);
-});
-
-void test("bench guests: the committed .wasm files match their C sources", () => {
-  // build-guests --check prints "skipped: <reason>" and passes when clang or wasi-libc is missing.
-  const t = timeProcess(process.execPath, [
-    join(ROOT, "scripts", "build-guests.js"),
-    "--check",
-    KERNEL_DIR,
-    WASI_CALLS_DIR,
-  ]);
-  assert.equal(t.status, 0, t.stderr);
 });
