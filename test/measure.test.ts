@@ -64,6 +64,9 @@ void test("twine measure: module hash, canonical manifest and its SHA-256", asyn
 
 void test("twine measure: host paths and tiering do not change the launch hash; guest-visible flags do", async () => {
   const base = await measure(["--dir", "/tmp::/in", "--pfs", "/tmp/a::/data", "--seal", "program"]);
+  // As in `twine run`, --pfs mounts come after --dir/--mem ones whatever the order on the line.
+  const reordered = await measure(["--pfs", "/tmp/a::/data", "--dir", "/tmp::/in", "--seal", "program"]);
+  assert.equal(reordered.launchSha256, base.launchSha256);
   const moved = await measure([
     "--dir",
     "/var::/in",
@@ -81,7 +84,7 @@ void test("twine measure: host paths and tiering do not change the launch hash; 
     ["--dir", "/tmp::/in:rw", "--pfs", "/tmp/a::/data", "--seal", "program"],
     ["--dir", "/tmp::/in", "--pfs", "/tmp/a::/data", "--seal", "signer"],
     ["--dir", "/tmp::/in", "--pfs", "/tmp/a::/data"],
-    ["--pfs", "/tmp/a::/data", "--dir", "/tmp::/in", "--seal", "program"],
+    ["--mem", "/tmp", "--dir", "/tmp::/in", "--pfs", "/tmp/a::/data", "--seal", "program"],
     ["--dir", "/tmp::/in", "--pfs", "/tmp/a::/data", "--seal", "program", "--timeout", "2"],
   ]) {
     assert.notEqual((await measure(other)).launchSha256, base.launchSha256, other.join(" "));

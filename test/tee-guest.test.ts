@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { verifyEvidenceAllowingSim } from "../src/attest/sim-evidence.js";
+import { verifyEvidence } from "../src/attest/index.js";
 import { createTeeImports, evidenceFromJson, type GuestExports } from "../src/tee/guest-imports.js";
 import { defaultVerifier } from "../src/tee/select.js";
 import { SimTee } from "../src/tee/sim.js";
@@ -94,17 +94,17 @@ void test("attest_collect: guest evidence verifies only with dangerousAllowSim a
     roots: { intelSgxRootCa: tee.rootDer },
     policy: { reportData: expected.toString("hex"), mrEnclave: field(out, "mr_enclave") },
   };
-  const accepted = verifyEvidenceAllowingSim(ev.report, { ...opts, dangerousAllowSim: true });
+  const accepted = verifyEvidence(ev.report, { ...opts, dangerousAllowSim: true });
   assert.deepEqual(
     accepted.findings.filter((f) => !f.ok),
     [],
   );
   assert.equal(accepted.ok, true);
-  const refused = verifyEvidenceAllowingSim(ev.report, opts);
+  const refused = verifyEvidence(ev.report, opts);
   assert.equal(refused.ok, false);
   assert.ok(refused.findings.some((f) => !f.ok && f.code === "attest.sim"));
   const otherModule = { ...opts, policy: { reportData: createHash("sha256").update("x").digest("hex") } };
-  assert.equal(verifyEvidenceAllowingSim(ev.report, { ...otherModule, dangerousAllowSim: true }).ok, false);
+  assert.equal(verifyEvidence(ev.report, { ...otherModule, dangerousAllowSim: true }).ok, false);
 });
 
 void test("attest_collect: without a verifier (real TEE, no collateral) librats_verify is UNSUPPORTED", async () => {

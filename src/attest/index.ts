@@ -13,6 +13,7 @@ import { defaultRoots } from "./roots.js";
 import type { TrustRoots } from "./roots.js";
 import { verifyDcap } from "./verify-dcap.js";
 import { verifySnp } from "./verify-snp.js";
+import { isSimEvidence } from "./sim-evidence.js";
 import type { SnpCollateral } from "./verify-snp.js";
 
 export * from "./abi-quote.js";
@@ -47,6 +48,11 @@ export interface VerifyOptions {
   now: Date;
   /** Replaces the embedded vendor roots (the sim backend's root); policy must allow it. */
   roots?: Partial<TrustRoots>;
+  /**
+   * Accept evidence from Twine's `sim` TEE (it proves nothing about the platform); `roots` must then
+   * hold the sim root, which this option also allows as a custom root for that evidence only.
+   */
+  dangerousAllowSim?: boolean;
 }
 
 /** SNP reports start with a small u32 version; quotes with u16 version ‖ u16 key type (2). */
@@ -101,18 +107,24 @@ export function verifyEvidence(bytes: Uint8Array, opts: VerifyOptions): Verdict 
     );
     return { ok: false, kind, findings: f.list, advisoryIds: [], fields: {} };
   }
+  // Step 0.sim comes first so a refused sim quote says why before anything else.
+  const sim = isSimEvidence(bytes);
+  const allowSim = sim && opts.dangerousAllowSim === true;
+  if (sim && allowSim) f.pass("0.sim", "sim evidence allowed by dangerousAllowSim: it proves nothing");
+  else if (sim) f.fail("0.sim", "attest.sim", "sim evidence (software only, insecure) is refused");
   const custom =
     opts.roots?.intelSgxRootCa !== undefined && !bytesEqual(roots.intelSgxRootCa, defaults.intelSgxRootCa);
   const o = verifyDcap(bytes, opts.collateral, opts.now, roots.intelSgxRootCa, kind, f);
   if (o.quote !== undefined) {
     evaluatePolicy(
-      policy,
+      allowSim ? { ...policy, dangerousAllowCustomRoots: true } : policy,
       { kind: o.quote.body.type === "sgx" ? "sgx" : "tdx", quote: o.quote, tcbStatus: o.tcbStatus },
       custom,
       f,
     );
   }
-  const verdict: Verdict = { ok: f.ok, kind, findings: f.list, advisoryIds: o.advisoryIds, fields: o.fields };
+  const fields = sim ? { ...o.fields, sim: true } : o.fields;
+  const verdict: Verdict = { ok: f.ok, kind, findings: f.list, advisoryIds: o.advisoryIds, fields };
   if (o.tcbStatus !== undefined) verdict.tcbStatus = o.tcbStatus;
   return verdict;
 }

@@ -7,8 +7,11 @@ import { createHash } from "node:crypto";
 import type { Command } from "commander";
 import { TwineError } from "../errors.js";
 import { parseModule } from "../runtime/module.js";
-import { launchManifest, parseSealPolicy, parseTeeChoice } from "../tee/index.js";
-import type { LaunchManifest, ManifestMount, SealPolicy } from "../tee/index.js";
+// Only the light tee files: main.ts loads this command on every invocation.
+import { parseSealPolicy, parseTeeChoice } from "../tee/choice.js";
+import { launchManifest } from "../tee/manifest.js";
+import type { LaunchManifest, ManifestMount } from "../tee/manifest.js";
+import type { SealPolicy } from "../tee/tee.js";
 import { parseDirFlag, type MountConfig } from "../vfs/index.js";
 
 const MIB = 1024 * 1024;
@@ -19,6 +22,7 @@ interface MeasureFlags {
   maxMemory?: number;
   maxFds?: number;
   seal?: SealPolicy;
+  keyFile?: string;
   json?: boolean;
 }
 
@@ -48,7 +52,7 @@ export function parsePfsFlag(s: string): { hostPath: string; guestPath: string }
   const hostPath = s.slice(0, Math.max(sep, 0));
   const guestPath = s.slice(sep + 2);
   if (sep <= 0 || guestPath === "" || s.includes("\0"))
-    throw usage(`--pfs expects HOST::GUEST, got ${JSON.stringify(s)}`);
+    throw usage(`--pfs expects HOST_DIR::GUEST, got ${JSON.stringify(s)}`);
   return { hostPath, guestPath };
 }
 
@@ -56,7 +60,8 @@ export interface LaunchFlags {
   args: readonly string[];
   env: Readonly<Record<string, string>>;
   /** Mounts in command-line order; pfs entries without a key yet are marked by `key: undefined`. */
-  mounts: readonly (MountConfig | { type: "pfs"; guestPath: string; hostPath: string; key?: Uint8Array })[];
+  /** --dir / --mem mounts in command-line order, then --pfs ones (as `twine run` orders them). */
+  mounts: readonly (MountConfig | { type: "pfs"; guestPath: string; hostPath: string })[];
   maxMemoryBytes?: number;
   maxOpenFds?: number;
   timeoutMs?: number;
@@ -86,6 +91,7 @@ export function launchOf(moduleBytes: Uint8Array, f: LaunchFlags): LaunchManifes
 
 export function registerMeasure(program: Command): void {
   const mounts: LaunchFlags["mounts"][number][] = [];
+  const pfsMounts: LaunchFlags["mounts"][number][] = [];
   const mount =
     (parse: (s: string) => LaunchFlags["mounts"][number]) =>
     (s: string): void => {
@@ -102,11 +108,9 @@ export function registerMeasure(program: Command): void {
       "an in-memory directory mount (as for run)",
       mount((s) => ({ type: "mem", guestPath: s })),
     )
-    .option(
-      "--pfs <HOST::GUEST>",
-      "a protected volume mount (as for run)",
-      mount((s) => ({ type: "pfs", ...parsePfsFlag(s) })),
-    )
+    .option("--pfs <HOST::GUEST>", "a protected volume mount (as for run)", (s: string) => {
+      pfsMounts.push({ type: "pfs", ...parsePfsFlag(s) });
+    })
     .option(
       "--env <K=V>",
       "an environment variable for the guest",
@@ -116,6 +120,7 @@ export function registerMeasure(program: Command): void {
     .option("--timeout <seconds>", "the run's time limit", (s) => parseNumber("--timeout", s, false))
     .option("--max-memory <MiB>", "the guest's memory cap", (s) => parseNumber("--max-memory", s, true))
     .option("--max-fds <N>", "most file descriptors open at once", (s) => parseNumber("--max-fds", s, true))
+    .option("--key-file <file>", "the volume key for --pfs (not read: only whether one is given)")
     .option("--tiering <auto|eager|lazy>", "accepted for symmetry with run; not part of the manifest")
     .option(
       "--tee <sim|gramine|tsm|auto>",
@@ -138,7 +143,13 @@ export function registerMeasure(program: Command): void {
       parseModule(bytes);
       if (mounts.some((m) => m.guestPath === "" || m.guestPath.includes("\0")))
         throw usage("a mount's guest path must be non-empty");
-      const launch: LaunchFlags = { args, env: Object.fromEntries(flags.env), mounts };
+      if (flags.seal !== undefined && flags.keyFile !== undefined)
+        throw usage("--seal and --key-file both key --pfs volumes: give one");
+      const launch: LaunchFlags = {
+        args,
+        env: Object.fromEntries(flags.env),
+        mounts: [...mounts, ...pfsMounts],
+      };
       if (flags.maxMemory !== undefined) launch.maxMemoryBytes = flags.maxMemory * MIB;
       if (flags.maxFds !== undefined) launch.maxOpenFds = flags.maxFds;
       if (flags.timeout !== undefined) launch.timeoutMs = flags.timeout * 1000;

@@ -6,6 +6,8 @@ import type { Command } from "commander";
 import { TwineError } from "../errors.js";
 import { MAX_TIMEOUT_MS, Runtime, type RunOptions } from "../runtime/runtime.js";
 import { TIERINGS, type Tiering } from "../runtime/tiering.js";
+import { parseSealPolicy, parseTeeChoice, type TeeChoice } from "../tee/choice.js";
+import type { SealPolicy } from "../tee/tee.js";
 import { parseDirFlag, type MountConfig } from "../vfs/index.js";
 
 const MIB = 1024 * 1024;
@@ -18,6 +20,8 @@ interface RunFlags {
   tiering?: Tiering;
   pfs?: string[];
   keyFile?: string;
+  tee?: TeeChoice;
+  seal?: SealPolicy;
 }
 
 function usage(message: string): TwineError {
@@ -118,13 +122,28 @@ export function registerRun(program: Command): void {
       collect((s: string) => s),
     )
     .option("--key-file <file>", "the volume key for --pfs (32 raw bytes or 64 hex digits)")
+    .option(
+      "--tee <sim|gramine|tsm|auto>",
+      "run in this TEE: the guest may import attestation and sealing calls",
+      parseTeeChoice,
+    )
+    .option(
+      "--seal <program|signer>",
+      "key --pfs volumes with the TEE's sealing key instead of --key-file",
+      parseSealPolicy,
+    )
     .action(async (module: string, args: string[], flags: RunFlags) => {
       if (flags.keyFile !== undefined && flags.pfs === undefined) throw usage("--key-file needs --pfs");
+      // Loaded only when asked for: the TEE backends bring the attestation code with them.
+      const tee =
+        flags.tee === undefined && flags.seal === undefined
+          ? {}
+          : (await import("./tee-flags.js")).teeRunSetup(module, flags);
       // pfs mounts come after --dir/--mem ones: the key file may be named after them on the line.
       const pfsMounts =
         flags.pfs === undefined
           ? []
-          : (await import("./pfs-command.js")).parsePfsFlags(flags.pfs, flags.keyFile);
+          : (tee.sealedPfs ?? (await import("./pfs-command.js")).parsePfsFlags(flags.pfs, flags.keyFile));
       const options: RunOptions = {
         args,
         env: Object.fromEntries(flags.env ?? []),
@@ -134,6 +153,7 @@ export function registerRun(program: Command): void {
       if (flags.maxMemory !== undefined) options.maxMemoryBytes = flags.maxMemory * MIB;
       if (flags.maxFds !== undefined) options.maxOpenFds = flags.maxFds;
       if (flags.tiering !== undefined) options.tiering = flags.tiering;
+      if (tee.tee !== undefined) options.tee = tee.tee;
       const runtime = new Runtime(options);
       makeStdinInterruptible();
       const result = await runtime.run(module);

@@ -2,10 +2,12 @@
 // memory cap to the binary, picks the tier, and hands everything to a fresh worker thread
 // (worker.ts). It keeps only a timer: on timeout it terminates the worker, which stops even a guest
 // spinning in a loop without imports.
+import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
 import { Worker } from "node:worker_threads";
 import { TwineError, type ErrorCode } from "../errors.js";
+import type { TeeChoice, TeeLocations } from "../tee/index.js";
 import type { MountConfig } from "../vfs/index.js";
 import { MAX_MODULE_BYTES, capMemory, checkCommand, parseModule } from "./module.js";
 import { TIERINGS, resolveTiering, tagWithTier, type Tiering } from "./tiering.js";
@@ -27,6 +29,13 @@ export interface RunOptions {
   maxMemoryBytes?: number;
   maxOpenFds?: number;
   tiering?: Tiering;
+  /** Run inside this TEE: the guest gets its attestation and sealing imports (`env`). */
+  tee?: RunTeeOptions;
+}
+
+export interface RunTeeOptions {
+  choice: TeeChoice;
+  locations?: TeeLocations;
 }
 
 export type RunResult =
@@ -94,6 +103,10 @@ export class Runtime {
       stdout: o.stdout ?? 1,
       stderr: o.stderr ?? 2,
       ...(o.maxOpenFds === undefined ? {} : { maxOpenFds: o.maxOpenFds }),
+      // The module hash is over the bytes as given, before the memory cap rewrote them.
+      ...(o.tee === undefined
+        ? {}
+        : { tee: { ...o.tee, moduleHash: new Uint8Array(createHash("sha256").update(bytes).digest()) } }),
     };
     const release = await acquireCompileLock();
     try {

@@ -1,6 +1,7 @@
 // What the runtime and its worker say to each other. Everything here is structured-cloneable:
 // mounts travel as configs (open handles cannot cross threads) and errors as code + message.
 import type { ErrorCode } from "../errors.js";
+import type { TeeConfig } from "../tee/worker-tee.js";
 import type { MountConfig } from "../vfs/index.js";
 
 export interface WorkerInput {
@@ -13,6 +14,8 @@ export interface WorkerInput {
   stdout: number;
   stderr: number;
   maxOpenFds?: number;
+  /** When set, the guest also gets the TEE's `env` imports (attestation, sealing). */
+  tee?: TeeConfig;
 }
 
 /** An error as it crosses the thread boundary. */

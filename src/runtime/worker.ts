@@ -5,6 +5,7 @@ import { setFlagsFromString } from "node:v8";
 import { parentPort, workerData } from "node:worker_threads";
 import { TwineError, isTwineError } from "../errors.js";
 import { createMount, type Mount } from "../vfs/index.js";
+import type { GuestExports } from "../tee/guest-imports.js";
 import { Wasi } from "../wasi/wasi.js";
 import { checkImports, compileModule, type ExternKind } from "./module.js";
 import { applyTiering } from "./tiering.js";
@@ -50,12 +51,23 @@ async function setup(input: WorkerInput): Promise<{ wasi: Wasi; instance: WasmIn
     throw e;
   }
   try {
-    const imports = wasi.getImportObject();
+    // The TEE imports read the instance's exports (memory, malloc) at call time.
+    const ref: { exports?: GuestExports } = {};
+    // Loaded only for TEE runs: the backends bring the attestation code with them.
+    const imports: WasmImports =
+      input.tee === undefined
+        ? wasi.getImportObject()
+        : {
+            ...wasi.getImportObject(),
+            env: (await import("../tee/worker-tee.js")).createWorkerTeeImports(input.tee, () => ref.exports),
+          };
     checkImports(
       wasm.Module.imports(module).map((i) => ({ ...i, kind: i.kind as ExternKind })),
       imports,
     );
-    return { wasi, instance: await instantiate(module, imports) };
+    const instance = await instantiate(module, imports);
+    ref.exports = instance.exports as unknown as GuestExports;
+    return { wasi, instance };
   } catch (e) {
     wasi.close();
     throw e;

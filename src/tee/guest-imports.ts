@@ -204,15 +204,21 @@ function rcOf(e: unknown): number {
  */
 export function createTeeImports(
   tee: Tee,
-  getExports: () => GuestExports,
+  getExports: () => GuestExports | undefined,
   moduleHash: Uint8Array,
   opts: TeeImportOptions = {},
 ): Record<string, (...args: number[]) => number | void> {
   if (moduleHash.length !== 32) throw new TwineError("tee.usage", "module hash must be a 32-byte SHA-256");
+  // A call before instantiation finished (from a start function) has no exports to work with yet.
+  const instance = (): GuestExports => {
+    const e = getExports();
+    if (e === undefined) throw new TwineError("tee.usage", "TEE imports called before the instance exists");
+    return e;
+  };
   const mem = new GuestMemory();
   let attached: WasmMemory | undefined;
   const memory = (): GuestMemory => {
-    const m = getExports().memory;
+    const m = instance().memory;
     if (m !== attached) {
       mem.attach(m);
       attached = m;
@@ -271,7 +277,7 @@ export function createTeeImports(
       const buffer = bufPtr === 0 ? new Uint8Array(0) : Uint8Array.from(m.bytes(bufPtr, bufLen));
       const ev = tee.getEvidence(libratsReportData(moduleHash, buffer));
       const json = Buffer.from(`${evidenceToJson(ev)}\0`, "utf8");
-      const { malloc } = getExports();
+      const { malloc } = instance();
       if (typeof malloc !== "function") throw new RatsError(ATTEST_RC.NO_MEM, "the guest exports no malloc");
       const ptr = malloc(json.length) >>> 0;
       if (ptr === 0) throw new RatsError(ATTEST_RC.NO_MEM, "the guest's malloc failed");
@@ -301,7 +307,7 @@ export function createTeeImports(
     }),
     // void librats_dispose_evidence_json(char *evidence_json)
     librats_dispose_evidence_json: (ptr: number): void => {
-      const { free } = getExports();
+      const free = getExports()?.free;
       if (ptr !== 0 && typeof free === "function") free(ptr);
     },
     // int twine_seal(uint32_t policy, const uint8_t *aad, uint32_t aad_len, const uint8_t *in, uint32_t in_len,

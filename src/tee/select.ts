@@ -4,39 +4,16 @@
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { hkdfSync } from "node:crypto";
-import { TwineError } from "../errors.js";
-import { verifyEvidenceAllowingSim } from "../attest/sim-evidence.js";
+import { verifyEvidence } from "../attest/index.js";
 import { GRAMINE_ROOT, GramineTee } from "./gramine.js";
 import type { EvidenceVerifier } from "./guest-imports.js";
 import { SimTee } from "./sim.js";
 import { TSM_ROOT, TsmTee } from "./tsm.js";
-import { TEE_KINDS } from "./tee.js";
+import type { TeeChoice, TeeLocations } from "./choice.js";
 import type { SealPolicy, Tee, TeeKind } from "./tee.js";
 
-export type TeeChoice = TeeKind | "auto";
-export const TEE_CHOICES: readonly TeeChoice[] = [...TEE_KINDS, "auto"];
-
-export interface TeeLocations {
-  gramineRoot?: string;
-  tsmRoot?: string;
-  simDir?: string;
-}
-
-export function parseTeeChoice(s: string): TeeChoice {
-  const c = TEE_CHOICES.find((x) => x === s);
-  if (c === undefined)
-    throw new TwineError(
-      "cli.usage",
-      `--tee expects one of ${TEE_CHOICES.join(", ")}, got ${JSON.stringify(s)}`,
-    );
-  return c;
-}
-
-export function parseSealPolicy(s: string): SealPolicy {
-  if (s !== "program" && s !== "signer")
-    throw new TwineError("cli.usage", `--seal expects program or signer, got ${JSON.stringify(s)}`);
-  return s;
-}
+export { TEE_CHOICES, parseSealPolicy, parseTeeChoice } from "./choice.js";
+export type { TeeChoice, TeeLocations } from "./choice.js";
 
 export function detectTee(loc: TeeLocations = {}): TeeKind {
   if (fs.existsSync(path.join(loc.gramineRoot ?? GRAMINE_ROOT, "attestation_type"))) return "gramine";
@@ -66,7 +43,7 @@ export function defaultVerifier(tee: Tee, now: () => Date = () => new Date()): E
   return (ev) => {
     if (ev.type !== "sgx_ecdsa") return false;
     const at = now();
-    return verifyEvidenceAllowingSim(ev.report, {
+    return verifyEvidence(ev.report, {
       collateral: tee.collateral(at),
       now: at,
       roots: { intelSgxRootCa: tee.rootDer },

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseQuote } from "../attest/abi-quote.js";
 import { verifyEvidence } from "../attest/index.js";
-import { isSimEvidence, verifyEvidenceAllowingSim } from "../attest/sim-evidence.js";
+import { isSimEvidence } from "../attest/sim-evidence.js";
 import { defaultSimDir, measureRuntimeFiles, SimTee } from "./sim.js";
 import { tempDir, removeTempDirs } from "./test-fixtures.js";
 
@@ -60,26 +60,30 @@ void test("sim: evidence is a marked SGX v3 quote that verifies end to end only 
     reportData: Buffer.from(rd).toString("hex"),
     mrEnclave: Buffer.from(tee.measurement()).toString("hex"),
   };
-  const ok = verifyEvidenceAllowingSim(ev.report, { ...base, policy, dangerousAllowSim: true });
+  const ok = verifyEvidence(ev.report, { ...base, policy, dangerousAllowSim: true });
   assert.deepEqual(failedCodes(ok), []);
   assert.equal(ok.ok, true);
   assert.equal(ok.fields.sim, true);
 
-  const refused = verifyEvidenceAllowingSim(ev.report, { ...base, policy });
+  const refused = verifyEvidence(ev.report, { ...base, policy });
   assert.equal(refused.ok, false);
   assert.deepEqual(failedCodes(refused), ["attest.sim", "attest.custom_root"]);
 
   // Against Intel's root (no sim root passed) the chain itself fails, whatever the option.
-  const intel = verifyEvidenceAllowingSim(ev.report, {
+  const intel = verifyEvidence(ev.report, {
     collateral: tee.collateral(NOW),
     now: NOW,
     dangerousAllowSim: true,
   });
   assert.equal(intel.ok, false);
-  // The plain verifier refuses the sim root unless custom roots are allowed.
-  assert.equal(verifyEvidence(ev.report, { ...base, policy }).ok, false);
+  // Allowing custom roots does not let sim evidence through: only dangerousAllowSim does.
+  const customOnly = verifyEvidence(ev.report, {
+    ...base,
+    policy: { ...policy, dangerousAllowCustomRoots: true },
+  });
+  assert.deepEqual(failedCodes(customOnly), ["attest.sim"]);
 
-  const wrongRd = verifyEvidenceAllowingSim(ev.report, {
+  const wrongRd = verifyEvidence(ev.report, {
     ...base,
     policy: { reportData: "00" },
     dangerousAllowSim: true,
@@ -97,7 +101,7 @@ void test("sim: the state persists: a second instance signs with the same root a
   assert.deepEqual(a.getSealingKey("program", h), b.getSealingKey("program", h));
   const ev = b.getEvidence(new Uint8Array(64));
   assert.ok(
-    verifyEvidenceAllowingSim(ev.report, {
+    verifyEvidence(ev.report, {
       collateral: a.collateral(NOW),
       now: NOW,
       roots: { intelSgxRootCa: a.rootDer },

@@ -16,7 +16,7 @@ export interface TeeConfig {
 /** The `env` import namespace for a guest run under `cfg`; `getExports` is read at call time. */
 export function createWorkerTeeImports(
   cfg: TeeConfig,
-  getExports: () => GuestExports,
+  getExports: () => GuestExports | undefined,
 ): Record<string, (...args: number[]) => number | void> {
   const tee = createTee(cfg.choice, cfg.locations ?? {});
   const verifier = defaultVerifier(tee);
