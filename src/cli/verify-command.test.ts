@@ -5,6 +5,8 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { serializeDcapCollateral } from "../attest/collateral.js";
+import { SimTee } from "../tee/sim.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
 const F = join(ROOT, "test/fixtures/attest");
@@ -106,4 +108,35 @@ void test("twine verify: usage errors and unreadable input exit 2 with one line"
   const junk = twine(join(F, "sgx/NOW"), "--collateral", join(F, "sgx"), ...NOW);
   assert.equal(junk.status, 1);
   assert.match(junk.stdout, /\[attest\.format\]/);
+});
+
+void test("twine verify: sim evidence is refused unless --dangerous-allow-sim, even with its root trusted", () => {
+  const dir = mkdtempSync(join(tmpdir(), "twine-verify-sim-"));
+  try {
+    const tee = new SimTee({ dir: join(dir, "sim"), runtimeDist: join(ROOT, "dist") });
+    const now = new Date();
+    writeFileSync(join(dir, "quote"), tee.getEvidence(new Uint8Array(64)).report);
+    writeFileSync(join(dir, "collateral.json"), serializeDcapCollateral(tee.collateral(now)));
+    writeFileSync(join(dir, "root.der"), tee.rootDer);
+    writeFileSync(join(dir, "policy.json"), JSON.stringify({ dangerousAllowCustomRoots: true }));
+    const args = [
+      join(dir, "quote"),
+      "--collateral",
+      join(dir, "collateral.json"),
+      "--sgx-root",
+      join(dir, "root.der"),
+      "--policy",
+      join(dir, "policy.json"),
+      "--now",
+      now.toISOString(),
+    ];
+    const refused = twine(...args);
+    assert.equal(refused.status, 1, refused.stderr);
+    assert.match(refused.stdout, /FAIL\s+0\.sim\s+\[attest\.sim\]/);
+    const allowed = twine(...args, "--dangerous-allow-sim");
+    assert.equal(allowed.status, 0, allowed.stdout + allowed.stderr);
+    assert.match(allowed.stdout, /sim\s+true/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });

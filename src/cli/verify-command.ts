@@ -13,6 +13,8 @@ const MAX_DIR_FILES = 64;
 const CERT_EXT = /\.(pem|der|cer|crt)$/i;
 
 interface VerifyFlags {
+  sgxRoot?: string;
+  dangerousAllowSim?: boolean;
   collateral: string[];
   policy?: string;
   now?: string;
@@ -132,6 +134,14 @@ export function registerVerify(program: Command): void {
     .option("--now <iso>", "judge validity at this time instead of the clock (e.g. 2025-07-01T00:00:00Z)")
     .option("--kind <kind>", "expect this kind of evidence: sgx, tdx or snp")
     .option("--json", "print the verdict as JSON")
+    .option(
+      "--sgx-root <file>",
+      "trust this DER root instead of Intel's for SGX/TDX (e.g. a sim root; the policy must allow custom roots)",
+    )
+    .option(
+      "--dangerous-allow-sim",
+      "accept evidence from Twine's insecure software `sim` TEE (proves nothing; for development only)",
+    )
     .action((evidencePath: string, flags: VerifyFlags) => {
       const kind = parseKind(flags.kind);
       const now = parseNow(flags.now);
@@ -150,7 +160,16 @@ export function registerVerify(program: Command): void {
           );
         }
       }
-      const opts = { collateral, policy, now, ...(kind !== undefined ? { kind } : {}) };
+      const opts = {
+        collateral,
+        policy,
+        now,
+        ...(kind !== undefined ? { kind } : {}),
+        ...(flags.sgxRoot !== undefined
+          ? { roots: { intelSgxRootCa: readInput(flags.sgxRoot, "root") } }
+          : {}),
+        ...(flags.dangerousAllowSim === true ? { dangerousAllowSim: true } : {}),
+      };
       const v = verifyEvidence(evidence, opts);
       if (flags.json === true) {
         const { ok, kind: k, tcbStatus, advisoryIds, fields, findings } = v;
