@@ -5,6 +5,7 @@ import { readFileSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import cliProgress from "cli-progress";
 import type { Command } from "commander";
+import { parsePfsFlag } from "./launch-flags.js";
 import { TwineError } from "../errors.js";
 import type { MountConfig } from "../vfs/index.js";
 import { FILETYPE } from "../vfs/types.js";
@@ -55,14 +56,7 @@ export function parsePfsFlags(flags: readonly string[], keyFile: string | undefi
   if (flags.length === 0) return [];
   if (keyFile === undefined) throw usage("--pfs needs --key-file");
   const key = readKeyFile(keyFile);
-  return flags.map((flag) => {
-    const sep = flag.indexOf("::");
-    const hostPath = sep < 0 ? "" : flag.slice(0, sep);
-    const guestPath = sep < 0 ? "" : flag.slice(sep + 2);
-    if (hostPath === "" || guestPath === "" || flag.includes("\0"))
-      throw usage(`--pfs expects HOST_DIR::GUEST, got ${JSON.stringify(flag)}`);
-    return { type: "pfs", guestPath, hostPath, key, create: false };
-  });
+  return flags.map((flag) => ({ type: "pfs", ...parsePfsFlag(flag), key, create: false }));
 }
 
 function parseVersion(s: string): bigint {

@@ -9,7 +9,7 @@ import type { TeeChoice } from "../tee/choice.js";
 import { createTee, pfsVolumeKey } from "../tee/select.js";
 import type { SealPolicy } from "../tee/tee.js";
 import type { MountConfig } from "../vfs/index.js";
-import { parsePfsFlag } from "./measure-command.js";
+import { parsePfsFlag } from "./launch-flags.js";
 
 export interface TeeFlags {
   tee?: TeeChoice;
