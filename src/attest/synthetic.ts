@@ -50,8 +50,12 @@ function asnTime(d: Date): asn1js.AsnType {
     ? new asn1js.UTCTime({ valueDate: d })
     : new asn1js.GeneralizedTime({ valueDate: d });
 }
+/** A DER INTEGER (minimal: no redundant leading zeros, one 0x00 only to keep it positive). */
 function positiveInt(bytes: Uint8Array): asn1js.Integer {
-  const b = (bytes[0] ?? 0) & 0x80 ? Uint8Array.of(0, ...bytes) : bytes;
+  let start = 0;
+  while (start < bytes.length - 1 && bytes[start] === 0) start++;
+  const m = bytes.subarray(start);
+  const b = (m[0] ?? 0) & 0x80 ? Uint8Array.of(0, ...m) : m;
   return new asn1js.Integer({ valueHex: b });
 }
 function signed(tbs: asn1js.Sequence, key: KeyObject): Uint8Array {

@@ -98,6 +98,11 @@ function parseCertUncached(der: Uint8Array, what: string): Cert {
   } catch (e) {
     throw new TwineError("attest.cert_parse", `${what}: not an X.509 certificate`, { cause: e });
   }
+  // node:crypto tries PEM first and OpenSSL's PEM reader skips leading bytes: DER that carries PEM text
+  // (e.g. a quote with its PCK chain inside an extension) would parse as the *embedded* certificate,
+  // giving its key and signature while asn1js below reads the outer one's fields. Both must see the same bytes.
+  if (!Buffer.from(x509.raw).equals(der))
+    throw new TwineError("attest.cert_parse", `${what}: certificate bytes are not one DER certificate`);
   try {
     const tbs = children(children(parseDer(der, what), what)[0], `${what}.tbs`);
     const hasVersion = contextChildren(tbs[0], 0) !== undefined;
