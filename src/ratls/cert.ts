@@ -56,7 +56,10 @@ export function gramineReportData(spki: Uint8Array): Uint8Array {
 }
 
 /** The extnValue contents for `format`: DICE wraps the quote in a DER OCTET STRING, Gramine does not. */
-export function evidenceExtension(format: EvidenceFormat, evidence: Uint8Array): { oid: string; value: Uint8Array } {
+export function evidenceExtension(
+  format: EvidenceFormat,
+  evidence: Uint8Array,
+): { oid: string; value: Uint8Array } {
   if (format === "gramine") return { oid: OID_GRAMINE_SGX_QUOTE, value: evidence };
   return {
     oid: OID_DICE_TAGGED_EVIDENCE,
@@ -113,7 +116,8 @@ export interface IdentityOptions {
 export function createRatlsIdentity(tee: Tee, o: IdentityOptions): RatlsIdentity {
   if (o.launchHash.length !== 32) throw new TwineError("ratls.usage", "launch hash must be 32 bytes");
   const lifetime = o.lifetimeMs ?? DEFAULT_LIFETIME_MS;
-  if (!Number.isFinite(lifetime) || lifetime <= 0) throw new TwineError("ratls.usage", "lifetime must be > 0");
+  if (!Number.isFinite(lifetime) || lifetime <= 0)
+    throw new TwineError("ratls.usage", "lifetime must be > 0");
   const now = (o.now ?? new Date()).getTime();
   const keyPair = p256KeyPair();
   const evidence = tee.getEvidence(ratlsReportData(spkiDer(keyPair.publicKey), o.launchHash, o.nonce));

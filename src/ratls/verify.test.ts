@@ -12,7 +12,7 @@ import {
   ratlsReportData,
   spkiDer,
 } from "./cert.js";
-import { parseCert } from "../attest/x509.js";
+import { parsePeerCert } from "./peer-cert.js";
 import { extractEvidence, ratlsError, verifyRatlsCert } from "./verify.js";
 import { failedCodes, launchHashOf, removeTempDirs, simAccepting, simTee } from "./test-support.js";
 
@@ -42,7 +42,7 @@ void test("ratls: a sim certificate verifies with dangerousAllowSim and yields i
 
 void test("ratls: the DICE extension is a DER OCTET STRING holding the raw quote", () => {
   const id = createRatlsIdentity(tee, { launchHash: LAUNCH });
-  const cert = parseCert(id.certDer);
+  const cert = parsePeerCert(id.certDer);
   const ext = cert.extensions.get(OID_DICE_TAGGED_EVIDENCE);
   assert.ok(ext !== undefined);
   const inner = asn1js.fromBER(ext);
@@ -50,6 +50,8 @@ void test("ratls: the DICE extension is a DER OCTET STRING holding the raw quote
   const quote = new Uint8Array(inner.result.valueBlock.valueHexView);
   assert.deepEqual(extractEvidence(cert), { format: "dice", evidence: quote });
   assert.equal(quote[0], 3); // SGX quote v3
+  // The quote embeds a PEM chain; the parser must still read this certificate's own key.
+  assert.deepEqual(cert.spki, spkiDer(id.publicKey));
   assert.equal(cert.notAfter.getTime() - cert.notBefore.getTime(), HOUR + 60_000);
 });
 
@@ -78,7 +80,12 @@ void test("ratls: report data that binds another key (swapped keys) is refused",
   const v = verifyRatlsCert(id.certDer, simAccepting(tee));
   assert.deepEqual(failedCodes(v), ["ratls.key_binding"]);
   // The same evidence in a certificate for the key it binds passes: the refusal is the swap.
-  const good = makeRatlsCert({ keyPair: a, evidence, notBefore: new Date(now - 1000), notAfter: new Date(now + HOUR) });
+  const good = makeRatlsCert({
+    keyPair: a,
+    evidence,
+    notBefore: new Date(now - 1000),
+    notAfter: new Date(now + HOUR),
+  });
   assert.equal(verifyRatlsCert(good.certDer, simAccepting(tee)).ok, true);
 });
 
@@ -87,6 +94,15 @@ void test("ratls: an expired or not yet valid certificate is refused", () => {
   assert.deepEqual(failedCodes(verifyRatlsCert(old.certDer, simAccepting(tee))), ["ratls.expired"]);
   const future = createRatlsIdentity(tee, { launchHash: LAUNCH, now: new Date(Date.now() + 2 * HOUR) });
   assert.deepEqual(failedCodes(verifyRatlsCert(future.certDer, simAccepting(tee))), ["ratls.not_yet_valid"]);
+});
+
+void test("ratls: a certificate older than maxAgeMs is refused as stale", () => {
+  const id = createRatlsIdentity(tee, { launchHash: LAUNCH, now: new Date(Date.now() - 10 * 60_000) });
+  assert.equal(verifyRatlsCert(id.certDer, simAccepting(tee)).ok, true);
+  assert.deepEqual(failedCodes(verifyRatlsCert(id.certDer, { ...simAccepting(tee), maxAgeMs: 5 * 60_000 })), [
+    "ratls.stale",
+  ]);
+  assert.equal(verifyRatlsCert(id.certDer, { ...simAccepting(tee), maxAgeMs: 20 * 60_000 }).ok, true);
 });
 
 void test("ratls: sim evidence under a strict policy (no dangerousAllowSim) is refused", () => {
@@ -104,7 +120,11 @@ void test("ratls: sim evidence under a strict policy (no dangerousAllowSim) is r
 void test("ratls: a plain self-signed certificate without evidence is refused", () => {
   const k = p256KeyPair();
   const now = Date.now();
-  const plain = makeRatlsCert({ keyPair: k, notBefore: new Date(now - 1000), notAfter: new Date(now + HOUR) });
+  const plain = makeRatlsCert({
+    keyPair: k,
+    notBefore: new Date(now - 1000),
+    notAfter: new Date(now + HOUR),
+  });
   assert.deepEqual(failedCodes(verifyRatlsCert(plain.certDer, simAccepting(tee))), ["ratls.no_evidence"]);
 });
 
@@ -121,7 +141,12 @@ void test("ratls: a certificate not signed by its own key is refused", () => {
     notBefore: new Date(Date.now() - 1000),
     notAfter: new Date(Date.now() + HOUR),
     ca: false,
-    extensions: [{ oid: OID_DICE_TAGGED_EVIDENCE, value: new Uint8Array(new asn1js.OctetString({ valueHex: evidence }).toBER()) }],
+    extensions: [
+      {
+        oid: OID_DICE_TAGGED_EVIDENCE,
+        value: new Uint8Array(new asn1js.OctetString({ valueHex: evidence }).toBER()),
+      },
+    ],
   });
   assert.deepEqual(failedCodes(verifyRatlsCert(der, simAccepting(tee))), ["ratls.not_self_signed"]);
 });
@@ -158,10 +183,18 @@ void test("ratls: an evidence extension that is not an OCTET STRING, or a tamper
   const evidence = tee.getEvidence(ratlsReportData(spkiDer(k.publicKey), LAUNCH)).report;
   const tampered = Uint8Array.from(evidence);
   tampered[48 + 64] = tampered[48 + 64]! ^ 1; // MRENCLAVE, inside the signed report body
-  const id = makeRatlsCert({ keyPair: k, evidence: tampered, notBefore: new Date(now - 1000), notAfter: new Date(now + HOUR) });
+  const id = makeRatlsCert({
+    keyPair: k,
+    evidence: tampered,
+    notBefore: new Date(now - 1000),
+    notAfter: new Date(now + HOUR),
+  });
   const v = verifyRatlsCert(id.certDer, simAccepting(tee));
   assert.equal(v.ok, false);
-  assert.ok(failedCodes(v).every((c) => c.startsWith("attest.")), failedCodes(v).join());
+  assert.ok(
+    failedCodes(v).every((c) => c.startsWith("attest.")),
+    failedCodes(v).join(),
+  );
 });
 
 void test("ratls: a nonce bound at creation must be presented at verification", () => {
@@ -169,9 +202,10 @@ void test("ratls: a nonce bound at creation must be presented at verification", 
   const id = createRatlsIdentity(tee, { launchHash: LAUNCH, nonce });
   assert.equal(verifyRatlsCert(id.certDer, { ...simAccepting(tee), nonce }).ok, true);
   assert.deepEqual(failedCodes(verifyRatlsCert(id.certDer, simAccepting(tee))), ["ratls.key_binding"]);
-  assert.deepEqual(failedCodes(verifyRatlsCert(id.certDer, { ...simAccepting(tee), nonce: Uint8Array.of(9) })), [
-    "ratls.key_binding",
-  ]);
+  assert.deepEqual(
+    failedCodes(verifyRatlsCert(id.certDer, { ...simAccepting(tee), nonce: Uint8Array.of(9) })),
+    ["ratls.key_binding"],
+  );
 });
 
 void test("ratls: Gramine's SGX quote extension (raw quote, SHA-256(SPKI) report data) is accepted", () => {
@@ -185,16 +219,17 @@ void test("ratls: Gramine's SGX quote extension (raw quote, SHA-256(SPKI) report
     notBefore: new Date(now - 1000),
     notAfter: new Date(now + HOUR),
   });
-  const cert = parseCert(id.certDer);
+  const cert = parsePeerCert(id.certDer);
   assert.deepEqual(cert.extensions.get(OID_GRAMINE_SGX_QUOTE), quote);
   assert.equal(cert.extensions.get(OID_DICE_TAGGED_EVIDENCE), undefined);
   const v = verifyRatlsCert(id.certDer, simAccepting(tee));
   assert.deepEqual(failedCodes(v), []);
   assert.equal(v.format, "gramine");
   // Gramine binds no launch hash: asking for one refuses.
-  assert.deepEqual(failedCodes(verifyRatlsCert(id.certDer, { ...simAccepting(tee), expectedLaunchHash: LAUNCH })), [
-    "ratls.launch_hash",
-  ]);
+  assert.deepEqual(
+    failedCodes(verifyRatlsCert(id.certDer, { ...simAccepting(tee), expectedLaunchHash: LAUNCH })),
+    ["ratls.launch_hash"],
+  );
   // Gramine layout over another key is refused.
   const other = makeRatlsCert({
     keyPair: p256KeyPair(),

@@ -2,14 +2,18 @@
 // evidence's report data binds the certificate's key (and launch hash), then the evidence through
 // `attest/` with the caller's collateral, policy and roots. Returns every finding; never throws on
 // bad input, so a handshake check can refuse with a reason.
-import * as asn1js from "asn1js";
 import { TwineError } from "../errors.js";
 import { detectKind, parseQuote, parseSnpReport, verifyEvidence } from "../attest/index.js";
 import type { DcapCollateral, Finding, Policy, SnpCollateral, TrustRoots, Verdict } from "../attest/index.js";
 import { bytesEqual, hex } from "../attest/bytes.js";
-import { parseCert } from "../attest/x509.js";
-import type { Cert } from "../attest/x509.js";
-import { gramineReportData, OID_DICE_TAGGED_EVIDENCE, OID_GRAMINE_SGX_QUOTE, ratlsReportData } from "./cert.js";
+import { innerOctets, isSelfSigned, parsePeerCert } from "./peer-cert.js";
+import type { PeerCert } from "./peer-cert.js";
+import {
+  gramineReportData,
+  OID_DICE_TAGGED_EVIDENCE,
+  OID_GRAMINE_SGX_QUOTE,
+  ratlsReportData,
+} from "./cert.js";
 import type { EvidenceFormat } from "./cert.js";
 
 export interface RatlsVerifyOptions {
@@ -24,6 +28,8 @@ export interface RatlsVerifyOptions {
   expectedLaunchHash?: Uint8Array;
   /** The nonce the certificate's report data must bind (default empty). */
   nonce?: Uint8Array;
+  /** Refuse certificates made (notBefore) longer ago than this, to bound replay of a leaked one. */
+  maxAgeMs?: number;
 }
 
 export interface RatlsVerdict {
@@ -44,15 +50,9 @@ function fail(step: string, code: `ratls.${string}`, detail: string): Finding {
 }
 
 /** The evidence in a certificate: DICE (DER OCTET STRING of the quote) preferred, else Gramine's raw quote. */
-export function extractEvidence(cert: Cert): { format: EvidenceFormat; evidence: Uint8Array } {
+export function extractEvidence(cert: PeerCert): { format: EvidenceFormat; evidence: Uint8Array } {
   const dice = cert.extensions.get(OID_DICE_TAGGED_EVIDENCE);
-  if (dice !== undefined) {
-    const parsed = asn1js.fromBER(dice);
-    if (parsed.offset !== dice.length || !(parsed.result instanceof asn1js.OctetString)) {
-      throw new TwineError("ratls.evidence_format", "DICE evidence extension is not a DER OCTET STRING");
-    }
-    return { format: "dice", evidence: new Uint8Array(parsed.result.valueBlock.valueHexView) };
-  }
+  if (dice !== undefined) return { format: "dice", evidence: innerOctets(dice) };
   const gramine = cert.extensions.get(OID_GRAMINE_SGX_QUOTE);
   if (gramine !== undefined) return { format: "gramine", evidence: gramine };
   throw new TwineError("ratls.no_evidence", "certificate carries no attestation evidence extension");
@@ -87,24 +87,12 @@ export function verifyRatlsCert(certDer: Uint8Array | undefined, o: RatlsVerifyO
     findings.push(fail("r1.cert", "ratls.no_cert", "the peer presented no certificate"));
     return done();
   }
-  const cert = attempt("r1.cert", findings, () => {
-    try {
-      return parseCert(certDer, "peer certificate");
-    } catch (e) {
-      throw new TwineError("ratls.cert_parse", e instanceof Error ? e.message : "unparsable", { cause: e });
-    }
-  });
+  const cert = attempt("r1.cert", findings, () => parsePeerCert(certDer));
   if (cert === undefined) return done();
   findings.push(pass("r1.cert", "certificate parsed"));
 
-  let selfSigned = false;
-  try {
-    selfSigned = bytesEqual(cert.issuerDer, cert.subjectDer) && cert.x509.verify(cert.publicKey);
-  } catch {
-    selfSigned = false;
-  }
   findings.push(
-    selfSigned
+    isSelfSigned(cert)
       ? pass("r2.self_signed", "certificate is self-signed by its own key")
       : fail("r2.self_signed", "ratls.not_self_signed", "certificate is not signed by its own key"),
   );
@@ -113,6 +101,10 @@ export function verifyRatlsCert(certDer: Uint8Array | undefined, o: RatlsVerifyO
     findings.push(fail("r3.validity", "ratls.not_yet_valid", `valid from ${cert.notBefore.toISOString()}`));
   } else if (t > cert.notAfter.getTime()) {
     findings.push(fail("r3.validity", "ratls.expired", `expired at ${cert.notAfter.toISOString()}`));
+  } else if (o.maxAgeMs !== undefined && t - cert.notBefore.getTime() > o.maxAgeMs) {
+    findings.push(
+      fail("r3.validity", "ratls.stale", `made at ${cert.notBefore.toISOString()}, too long ago`),
+    );
   } else {
     findings.push(pass("r3.validity", "certificate within its validity"));
   }
@@ -132,7 +124,7 @@ export function verifyRatlsCert(certDer: Uint8Array | undefined, o: RatlsVerifyO
   });
   let launchHash: Uint8Array | undefined;
   if (reportData !== undefined) {
-    const spki = new Uint8Array(cert.publicKey.export({ type: "spki", format: "der" }));
+    const spki = cert.spki;
     if (ext.format === "dice") {
       launchHash = reportData.slice(0, 32);
       const expected = attempt("r5.binding", findings, () => ratlsReportData(spki, launchHash!, o.nonce));
