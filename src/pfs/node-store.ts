@@ -1,10 +1,11 @@
 // The untrusted host side of a volume: a directory with two files, `super` (one node: the signed
 // volume root) and `nodes` (an array of 4 KiB sealed nodes, addressed by slot). Nothing here is
-// trusted: reads are authenticated by the callers. Commit is "fsync nodes, write super.tmp, fsync,
-// rename over super, fsync the directory", so a crash leaves the old or the new superblock.
+// trusted: reads are authenticated by the callers. Commit is "fdatasync nodes, write super.tmp,
+// fdatasync, rename over super, fsync the directory", so a crash leaves the old or the new superblock.
 import {
   closeSync,
   existsSync,
+  fdatasyncSync,
   fsyncSync,
   fstatSync,
   mkdirSync,
@@ -85,7 +86,7 @@ export class NodeStore {
     if (n !== NODE_SIZE) throw integrity("node store is truncated");
   }
 
-  /** Queues a sealed node; it reaches the host before any read and before the commit's fsync. */
+  /** Queues a sealed node; it reaches the host before any read and before the commit's fdatasync. */
   write(slot: number, data: Buffer): void {
     this.hook?.();
     this.pending.set(slot, data);
@@ -145,13 +146,15 @@ export class NodeStore {
     if (this.pending.size > 0) this.flush();
     try {
       this.hook?.();
-      fsyncSync(this.fd);
+      // fdatasync covers the data and the size needed to read it back; it skips mtime-only journal
+      // commits. The new name itself is made durable by the directory fsync after the rename.
+      fdatasyncSync(this.fd);
       const tmp = join(this.dir, SUPER_TMP);
       const fd = openSync(tmp, "w");
       try {
         this.hook?.();
         writeSync(fd, b, 0, b.length, 0);
-        fsyncSync(fd);
+        fdatasyncSync(fd);
       } finally {
         closeSync(fd);
       }

@@ -1,7 +1,7 @@
 // A pfs volume seen through the VFS seam: POSIX-like semantics over the volume's inodes. Paths
 // arrive as validated component lists (see ../vfs/types.ts); this file never touches the host.
 import { existsSync, readdirSync } from "node:fs";
-import { wasiError } from "../errors.js";
+import { type TwineError, wasiError } from "../errors.js";
 import {
   FILETYPE,
   type DirEntry,
@@ -16,6 +16,21 @@ import { checkComponents } from "../vfs/names.js";
 import { applyTimeSpec } from "../vfs/time.js";
 import { MAX_NAME_BYTES, ROOT_INO } from "./format.js";
 import { MAX_FILE_SIZE, Volume, type Inode, type VolumeOptions } from "./volume.js";
+
+/**
+ * A missing name is an expected answer (SQLite stats its journal before every transaction), not a
+ * fault: its error carries no stack, whose capture through the guest's Wasm frames costs more
+ * than the lookup itself.
+ */
+function noent(): TwineError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return wasiError("NOENT");
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
 
 export class PfsMount implements Mount {
   readonly kind = "pfs" as const;
@@ -69,7 +84,7 @@ export class PfsMount implements Mount {
     for (const name of path) {
       if (cur.type !== FILETYPE.DIRECTORY) throw wasiError("NOTDIR");
       const next = this.volume.lookup(cur, checkName(name));
-      if (next === null) throw wasiError("NOENT");
+      if (next === null) throw noent();
       cur = next;
     }
     return cur;
@@ -113,8 +128,8 @@ export class PfsMount implements Mount {
       const { dir, name } = this.parentOf(path);
       const found = this.volume.lookup(dir, name);
       if (found === null) {
-        if (!opts.create) throw wasiError("NOENT");
-        if (opts.directory) throw wasiError("NOENT");
+        if (!opts.create) throw noent();
+        if (opts.directory) throw noent();
         this.mutable();
         o = this.volume.allocInode(FILETYPE.REGULAR_FILE, dir.ino);
         o.nlink = 1;
@@ -161,7 +176,7 @@ export class PfsMount implements Mount {
   rmdir(path: readonly string[]): void {
     const { dir, name } = this.parentOf(path);
     const o = this.volume.lookup(dir, name);
-    if (o === null) throw wasiError("NOENT");
+    if (o === null) throw noent();
     if (o.type !== FILETYPE.DIRECTORY) throw wasiError("NOTDIR");
     if (this.volume.entries(o).size > 0) throw wasiError("NOTEMPTY");
     this.mutable();
@@ -173,7 +188,7 @@ export class PfsMount implements Mount {
     if (path.length === 0) throw wasiError("ISDIR");
     const { dir, name } = this.parentOf(path);
     const o = this.volume.lookup(dir, name);
-    if (o === null) throw wasiError("NOENT");
+    if (o === null) throw noent();
     if (o.type === FILETYPE.DIRECTORY) throw wasiError("ISDIR");
     this.mutable();
     this.volume.removeEntry(dir, name);
@@ -184,7 +199,7 @@ export class PfsMount implements Mount {
     if (from.length === 0 || to.length === 0) throw wasiError("BUSY", "cannot rename the mount root");
     const s = this.parentOf(from);
     const o = this.volume.lookup(s.dir, s.name);
-    if (o === null) throw wasiError("NOENT");
+    if (o === null) throw noent();
     const d = this.parentOf(to);
     if (o.type === FILETYPE.DIRECTORY) {
       // A directory may not move into its own subtree.
