@@ -2,7 +2,9 @@
 // run in a worker). Guest paths arrive as validated component lists from the resolver; each is checked
 // again and joined under the realpath of the root taken once, at construction. This mount never
 // follows a symlink by itself: lstat for stat, O_NOFOLLOW for open, readlink returns the raw target.
-// See README.md for the check-then-use race with host processes that this design leaves open.
+// Each operation pins its parent directory (O_DIRECTORY|O_NOFOLLOW, checked through /proc/self/fd) so a
+// host process cannot swap a directory for a symlink between the resolver's check and the use; README.md
+// says where that falls back to plain paths.
 import * as fs from "node:fs";
 import { TwineError, wasiError } from "../errors.js";
 import { fromHostError, quietWasiError } from "./host-errno.js";
