@@ -10,19 +10,11 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { PfsMount } from "../src/pfs/pfs-mount.js";
-import type { OpenOptions } from "../src/vfs/types.js";
+import { openOptions, type OpenOptions } from "../src/vfs/types.js";
 
 const KiB = 1024;
 const MiB = 1024 * KiB;
-const RW: OpenOptions = {
-  read: true,
-  write: true,
-  create: true,
-  exclusive: false,
-  truncate: false,
-  append: false,
-  directory: false,
-};
+const RW: OpenOptions = openOptions({ read: true, write: true, create: true });
 
 export interface PfsThroughput {
   fileMiB: number;

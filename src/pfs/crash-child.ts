@@ -5,6 +5,7 @@
 import { writeSync } from "node:fs";
 import { PfsMount } from "./pfs-mount.js";
 import { KEY, bytes, path, prng, snapshot, writeFile } from "./test-helpers.js";
+import { openOptions } from "../vfs/types.js";
 
 const [dir, crashAtArg] = process.argv.slice(2);
 if (dir === undefined) throw new Error("usage: crash-child DIR [CRASH_AT]");
@@ -40,15 +41,7 @@ m.rename(path("a/b"), path("c"));
 commit();
 
 {
-  const h = m.open(path("c/x2"), {
-    read: true,
-    write: true,
-    create: false,
-    exclusive: false,
-    truncate: false,
-    append: false,
-    directory: false,
-  });
+  const h = m.open(path("c/x2"), openOptions({ read: true, write: true }));
   h.setSize(1000n);
   h.close();
 }

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FILETYPE, type Mount, type OpenOptions } from "../vfs/types.js";
+import { FILETYPE, openOptions, type Mount, type OpenOptions } from "../vfs/types.js";
 
 export const KEY = Buffer.alloc(32, 7);
 export const OTHER_KEY = Buffer.alloc(32, 9);
@@ -14,15 +14,7 @@ export function tempDir(t: { after: (fn: () => void) => void }): string {
   return dir;
 }
 
-export const RW: OpenOptions = {
-  read: true,
-  write: true,
-  create: true,
-  exclusive: false,
-  truncate: false,
-  append: false,
-  directory: false,
-};
+export const RW: OpenOptions = openOptions({ read: true, write: true, create: true });
 export const RO: OpenOptions = { ...RW, write: false, create: false };
 
 export function path(p: string): string[] {

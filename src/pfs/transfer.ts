@@ -14,19 +14,11 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { TwineError, isTwineError } from "../errors.js";
-import { FILETYPE, type FileHandle, type OpenOptions } from "../vfs/types.js";
+import { FILETYPE, openOptions, type FileHandle, type OpenOptions } from "../vfs/types.js";
 import type { PfsMount } from "./pfs-mount.js";
 
 const CHUNK = 1 << 20;
-const CREATE: OpenOptions = {
-  read: true,
-  write: true,
-  create: true,
-  exclusive: false,
-  truncate: true,
-  append: false,
-  directory: false,
-};
+const CREATE: OpenOptions = openOptions({ read: true, write: true, create: true, truncate: true });
 const READ: OpenOptions = { ...CREATE, write: false, create: false, truncate: false };
 
 export interface TransferStats {

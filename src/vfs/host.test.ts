@@ -10,17 +10,9 @@ import { isTwineError } from "../errors.js";
 import { fromHostError } from "./host-errno.js";
 import { HostMount } from "./host.js";
 import { resolvePath } from "./resolve.js";
-import { FILETYPE, type Mount, type OpenOptions } from "./types.js";
+import { FILETYPE, openOptions, type Mount, type OpenOptions } from "./types.js";
 
-const RO: OpenOptions = {
-  read: true,
-  write: false,
-  create: false,
-  exclusive: false,
-  truncate: false,
-  append: false,
-  directory: false,
-};
+const RO: OpenOptions = openOptions({ read: true });
 const RW: OpenOptions = { ...RO, write: true };
 const P = (s: string): string[] => (s === "" ? [] : s.split("/"));
 const SECRET = `TOPSECRET-${process.pid}-${Date.now()}`;

@@ -2,17 +2,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { MemMount } from "./mem.js";
-import type { OpenOptions } from "./types.js";
+import { openOptions, type OpenOptions } from "./types.js";
 
-const CREATE: OpenOptions = {
-  read: true,
-  write: true,
-  create: true,
-  exclusive: false,
-  truncate: false,
-  append: false,
-  directory: false,
-};
+const CREATE: OpenOptions = openOptions({ read: true, write: true, create: true });
 
 void test("mem: readdir order is insertion order, and renames append", () => {
   const m = new MemMount();

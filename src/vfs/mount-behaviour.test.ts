@@ -7,21 +7,13 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { HostMount } from "./host.js";
 import { MemMount } from "./mem.js";
-import { FILETYPE, type FileHandle, type Mount, type OpenOptions } from "./types.js";
+import { FILETYPE, openOptions, type FileHandle, type Mount, type OpenOptions } from "./types.js";
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 const P = (s: string): string[] => (s === "" ? [] : s.split("/"));
 
-const RO: OpenOptions = {
-  read: true,
-  write: false,
-  create: false,
-  exclusive: false,
-  truncate: false,
-  append: false,
-  directory: false,
-};
+const RO: OpenOptions = openOptions({ read: true });
 const RW: OpenOptions = { ...RO, write: true };
 const CREATE: OpenOptions = { ...RW, create: true };
 const DIR: OpenOptions = { ...RO, directory: true };

@@ -51,6 +51,20 @@ export interface OpenOptions {
   directory: boolean;
 }
 
+/** OpenOptions with every flag off except those given (the one place the full list is spelled out). */
+export function openOptions(flags: Partial<OpenOptions>): OpenOptions {
+  return {
+    read: false,
+    write: false,
+    create: false,
+    exclusive: false,
+    truncate: false,
+    append: false,
+    directory: false,
+    ...flags,
+  };
+}
+
 /** An open regular file or character device. Positions are handled by the WASI fd, not here. */
 export interface FileHandle {
   readonly filetype: Filetype;
