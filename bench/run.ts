@@ -11,6 +11,8 @@ import { Runtime } from "../src/runtime/runtime.js";
 import { formatAttestVerify, runAttestVerify } from "./attest-verify.js";
 import { formatSqliteBench, runSqliteBench } from "./pfs-sqlite.js";
 import { formatPfsThroughput, runPfsThroughput } from "./pfs-throughput.js";
+import { formatRatlsHandshake, runRatlsHandshake } from "./ratls-handshake.js";
+import { formatServeBench, runServeBench } from "./ratls-serve.js";
 import {
   KERNELS,
   NODE_WASI_FLAGS,
@@ -39,7 +41,7 @@ const TIERINGS = ["lazy", "eager", "auto"] as const;
 type Tiering = (typeof TIERINGS)[number];
 
 /** Benchmarks of other parts, each run whole (or alone with --only). */
-const SECTIONS = ["pfs-throughput", "sqlite", "attest-verify"] as const;
+const SECTIONS = ["pfs-throughput", "sqlite", "attest-verify", "ratls-handshake", "ratls-serve"] as const;
 
 interface Options {
   quick: boolean;
@@ -424,6 +426,18 @@ async function main(argv: string[]): Promise<number> {
       const r = runAttestVerify(opts.quick ? 50 : 200);
       out.push(formatAttestVerify(r));
       report["attestVerify"] = r;
+    }
+    if (wants("ratls-handshake")) {
+      progress("RA-TLS handshake (sim) vs plain TLS");
+      const r = await runRatlsHandshake(opts.quick ? 30 : 200);
+      out.push(formatRatlsHandshake(r));
+      report["ratlsHandshake"] = r;
+    }
+    if (wants("ratls-serve")) {
+      progress("twine serve jobs/s vs in-process runs");
+      const r = await runServeBench(opts.quick ? 10 : 40);
+      out.push(formatServeBench(r));
+      report["ratlsServe"] = r;
     }
   } finally {
     rmSync(scratch, { recursive: true, force: true });

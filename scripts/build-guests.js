@@ -78,6 +78,7 @@ const GUEST_FOLDERS = [
   "test/guests",
   "test/fixtures/runtime",
   "examples",
+  "examples/credit-risk",
   "bench/kernels",
   "bench/wasi-calls",
 ];

@@ -108,7 +108,9 @@ export type OtherErrorCode = keyof typeof OTHER_CODES;
 
 /** Codes are open for other parts (attest.*, tee.*, ratls.*) to add without touching this table. */
 export type ErrorCode =
-  WasiErrorCode | OtherErrorCode | `${"attest" | "tee" | "ratls" | "pfs" | "vfs" | "run" | "io"}.${string}`;
+  | WasiErrorCode
+  | OtherErrorCode
+  | `${"attest" | "tee" | "ratls" | "pfs" | "vfs" | "run" | "io" | "policy" | "provision" | "serve" | "client"}.${string}`;
 
 export class TwineError extends Error {
   readonly code: ErrorCode;
@@ -153,12 +155,14 @@ export const EXIT = {
   TIMEOUT: 124, // as coreutils `timeout`
   LIMIT: 125, // memory or fd limit reached
   TRAP: 134, // as a native abort (128 + SIGABRT)
+  PROVISION: 77, // secret provisioning failed, the guest never started (as sysexits EX_NOPERM)
 } as const;
 
 export function exitStatusOf(e: unknown): number {
   if (!(e instanceof TwineError)) return EXIT.INTERNAL;
   const c = e.code;
-  if (c === "cli.usage") return EXIT.USAGE;
+  if (c === "cli.usage" || c.startsWith("policy.")) return EXIT.USAGE;
+  if (c.startsWith("provision.")) return EXIT.PROVISION;
   if (c.startsWith("module.")) return EXIT.BAD_MODULE;
   if (c === "run.trap") return EXIT.TRAP;
   if (c === "run.timeout") return EXIT.TIMEOUT;

@@ -39,7 +39,7 @@ void test("twine measure: module hash, canonical manifest and its SHA-256", asyn
   assert.equal(
     m.manifest,
     `{"args":["x","y"],"env":{"A":"1","B":"2"},"limits":{"maxMemoryBytes":67108864,"maxOpenFds":null,"timeoutMs":null},` +
-      `"module":{"sha256":"${MODULE_SHA}"},"mounts":[{"guestPath":"/tmp","type":"mem"}],"tee":{"seal":null},"twineLaunchManifest":1}`,
+      `"module":{"sha256":"${MODULE_SHA}"},"mounts":[{"guestPath":"/tmp","type":"mem"}],"provision":null,"tee":{"seal":null},"twineLaunchManifest":1}`,
   );
   const text = await twine([
     "measure",

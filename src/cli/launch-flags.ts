@@ -6,6 +6,7 @@ import { TwineError } from "../errors.js";
 import { MAX_TIMEOUT_MS } from "../runtime/runtime.js";
 import { TIERINGS, type Tiering } from "../runtime/tiering.js";
 import { parseSealPolicy, parseTeeChoice, type TeeChoice } from "../tee/choice.js";
+import type { LaunchFlags } from "../tee/launch.js";
 import type { SealPolicy } from "../tee/tee.js";
 import { parseDirFlag, type MountConfig } from "../vfs/index.js";
 
@@ -22,6 +23,9 @@ export interface LaunchFlagValues {
   keyFile?: string;
   tee?: TeeChoice;
   seal?: SealPolicy;
+  provision?: URL;
+  /** SHA-256 of the provisioning server's certificate. */
+  provisionPin?: Uint8Array;
 }
 
 export function usage(message: string): TwineError {
@@ -87,6 +91,34 @@ export function parsePfsFlag(s: string): { hostPath: string; guestPath: string }
   return { hostPath, guestPath };
 }
 
+/** `https://HOST:PORT` (a path, query or credentials would mean nothing to the provisioning client). */
+function parseProvisionUrl(s: string): URL {
+  let u: URL;
+  try {
+    u = new URL(s);
+  } catch {
+    throw usage(`--provision expects https://HOST:PORT, got ${JSON.stringify(s)}`);
+  }
+  if (
+    u.protocol !== "https:" ||
+    u.username !== "" ||
+    u.password !== "" ||
+    (u.pathname !== "/" && u.pathname !== "") ||
+    u.search !== "" ||
+    u.hash !== ""
+  )
+    throw usage(`--provision expects https://HOST:PORT, got ${JSON.stringify(s)}`);
+  return u;
+}
+
+/** 64 hex digits, optionally with ':' between bytes (as `openssl x509 -fingerprint -sha256` prints). */
+export function parsePin(s: string): Uint8Array {
+  const h = s.replace(/:/g, "");
+  if (!/^[0-9a-fA-F]{64}$/.test(h))
+    throw usage(`--provision-pin expects a SHA-256 (64 hex digits), got ${JSON.stringify(s)}`);
+  return new Uint8Array(Buffer.from(h, "hex"));
+}
+
 /**
  * Adds the launch options to `cmd`. --dir and --mem go to `mounts` in command-line order (preopens get
  * fds 3, 4, … in that order); --pfs values are checked here and keyed later, once --key-file or --seal
@@ -126,6 +158,16 @@ export function addLaunchOptions(cmd: Command, mounts: MountConfig[]): Command {
       "--seal <program|signer>",
       "key --pfs volumes with the TEE's sealing key instead of --key-file",
       parseSealPolicy,
+    )
+    .option(
+      "--provision <https://HOST:PORT>",
+      "before the guest starts, attest to this `twine provision serve` and take --pfs keys and env from it",
+      parseProvisionUrl,
+    )
+    .option(
+      "--provision-pin <sha256>",
+      "the provisioning server's certificate SHA-256 (part of the launch: measure with it too)",
+      parsePin,
     );
 }
 
@@ -134,4 +176,28 @@ export function checkLaunchFlags(flags: LaunchFlagValues): void {
   if (flags.keyFile !== undefined && flags.pfs === undefined) throw usage("--key-file needs --pfs");
   if (flags.seal !== undefined && flags.keyFile !== undefined)
     throw usage("--seal and --key-file both key --pfs volumes: give one");
+  if (flags.provision !== undefined && (flags.keyFile !== undefined || flags.seal !== undefined))
+    throw usage("--provision keys --pfs volumes: give neither --key-file nor --seal");
+  if (flags.provision !== undefined && flags.provisionPin === undefined)
+    throw usage("--provision needs --provision-pin (the server's certificate SHA-256)");
+}
+
+/** The launch these flags describe, mounts ordered as `twine run` mounts them (--dir/--mem, then --pfs). */
+export function launchFlagsOf(
+  args: readonly string[],
+  flags: LaunchFlagValues,
+  mounts: readonly MountConfig[],
+): LaunchFlags {
+  const pfsMounts = (flags.pfs ?? []).map((f) => ({ type: "pfs" as const, ...parsePfsFlag(f) }));
+  const launch: LaunchFlags = {
+    args,
+    env: Object.fromEntries(flags.env ?? []),
+    mounts: [...mounts, ...pfsMounts],
+  };
+  if (flags.maxMemory !== undefined) launch.maxMemoryBytes = flags.maxMemory * MIB;
+  if (flags.maxFds !== undefined) launch.maxOpenFds = flags.maxFds;
+  if (flags.timeout !== undefined) launch.timeoutMs = flags.timeout * 1000;
+  if (flags.seal !== undefined) launch.seal = flags.seal;
+  if (flags.provisionPin !== undefined) launch.provisionPin = flags.provisionPin;
+  return launch;
 }

@@ -12,6 +12,9 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   pfs: async () => (await import("./pfs-command.js")).registerPfs,
   verify: async () => (await import("./verify-command.js")).registerVerify,
   measure: async () => (await import("./measure-command.js")).registerMeasure,
+  serve: async () => (await import("./serve-command.js")).registerServe,
+  client: async () => (await import("./client-command.js")).registerClient,
+  provision: async () => (await import("./provision-command.js")).registerProvision,
 };
 
 /** The program with the command named by argv[0] registered, or all of them (for help and errors). */

@@ -1,6 +1,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
+  cpSync,
+  existsSync,
   mkdirSync,
   mkdtempSync,
   readFileSync,
@@ -132,4 +134,30 @@ void test("--pfs flags become pfs mount configs keyed by --key-file", (t) => {
   assert.throws(() => parsePfsFlags(["/h/v::/data"], undefined), { code: "cli.usage" });
   assert.throws(() => parsePfsFlags(["/h/v"], key), { code: "cli.usage" });
   assert.throws(() => parsePfsFlags(["::/data"], key), { code: "cli.usage" });
+});
+
+void test("twine pfs keeps the last root in the state directory: a volume put back is refused", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "twine-pfs-roots-"));
+  const saved = process.env["TWINE_STATE_DIR"];
+  process.env["TWINE_STATE_DIR"] = join(dir, "state");
+  t.after(() => {
+    if (saved === undefined) delete process.env["TWINE_STATE_DIR"];
+    else process.env["TWINE_STATE_DIR"] = saved;
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const key = join(dir, "k");
+  writeFileSync(key, randomBytes(32));
+  writeFileSync(join(dir, "a.txt"), "a");
+  const vol = join(dir, "vol");
+  assert.equal((await twine("pfs", "create", vol, "--key-file", key)).status, 0);
+  const old = join(dir, "old");
+  cpSync(vol, old, { recursive: true });
+  assert.equal((await twine("pfs", "import", vol, join(dir, "a.txt"), "--key-file", key)).status, 0);
+  rmSync(vol, { recursive: true });
+  cpSync(old, vol, { recursive: true });
+  const ls = await twine("pfs", "ls", vol, "--key-file", key);
+  assert.equal(ls.status, EXIT.IO);
+  assert.match(ls.stderr, /\[pfs\.rollback\]/);
+  assert.equal((await twine("pfs", "ls", vol, "--key-file", key, "--no-root-store")).status, 0);
+  assert.ok(existsSync(join(dir, "state", "pfs-roots")));
 });

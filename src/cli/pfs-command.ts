@@ -10,6 +10,7 @@ import { TwineError } from "../errors.js";
 import type { MountConfig } from "../vfs/index.js";
 import { FILETYPE } from "../vfs/types.js";
 import { PfsMount } from "../pfs/pfs-mount.js";
+import { RootStore } from "../pfs/root-store.js";
 import {
   copyVolume,
   exportTree,
@@ -91,11 +92,23 @@ function printRoot(m: PfsMount): void {
 
 interface KeyFlag {
   keyFile: string;
+  /** false with --no-root-store. */
+  rootStore: boolean;
+}
+
+/** The root store (default on) refuses a volume older than the one this machine last saw. */
+function rootStoreOf(flags: KeyFlag): { rootStore?: RootStore } {
+  return flags.rootStore ? { rootStore: RootStore.default() } : {};
 }
 
 function open(volume: string, flags: KeyFlag, readonly: boolean): PfsMount {
-  return PfsMount.open(volume, readKeyFile(flags.keyFile), { readonly });
+  return PfsMount.open(volume, readKeyFile(flags.keyFile), { readonly, ...rootStoreOf(flags) });
 }
+
+const NO_ROOT_STORE = [
+  "--no-root-store",
+  "do not check or record the volume's root in the state directory ($TWINE_STATE_DIR)",
+] as const;
 
 export function registerPfs(program: Command): void {
   const pfs = program
@@ -107,8 +120,9 @@ export function registerPfs(program: Command): void {
     .command("create <volume>")
     .description("create an empty volume in a new or empty host directory")
     .requiredOption(...keyOption)
+    .option(...NO_ROOT_STORE)
     .action((volume: string, flags: KeyFlag) => {
-      const m = PfsMount.create(volume, readKeyFile(flags.keyFile));
+      const m = PfsMount.create(volume, readKeyFile(flags.keyFile), rootStoreOf(flags));
       printRoot(m);
       m.close();
     });
@@ -117,6 +131,7 @@ export function registerPfs(program: Command): void {
     .command("import <volume> <source> [dest]")
     .description("copy a host file or directory into the volume (default dest: /<basename of source>)")
     .requiredOption(...keyOption)
+    .option(...NO_ROOT_STORE)
     .action((volume: string, source: string, dest: string | undefined, flags: KeyFlag) => {
       const m = open(volume, flags, false);
       try {
@@ -135,6 +150,7 @@ export function registerPfs(program: Command): void {
     .command("export <volume> <source> <dest>")
     .description("copy a file or directory out of the volume to a new host path")
     .requiredOption(...keyOption)
+    .option(...NO_ROOT_STORE)
     .action((volume: string, source: string, dest: string, flags: KeyFlag) => {
       const m = open(volume, flags, true);
       try {
@@ -152,6 +168,7 @@ export function registerPfs(program: Command): void {
     .command("ls <volume> [path]")
     .description("list a directory of the volume")
     .requiredOption(...keyOption)
+    .option(...NO_ROOT_STORE)
     .option("-l, --long", "show type, size and link targets")
     .option("-R, --recursive", "list subdirectories too")
     .action(
@@ -185,6 +202,7 @@ export function registerPfs(program: Command): void {
     .command("verify <volume>")
     .description("authenticate every node and check the directory tree; prints the root to remember")
     .requiredOption(...keyOption)
+    .option(...NO_ROOT_STORE)
     .option("--trusted-version <n>", "fail if the volume is older than this version", parseVersion)
     .option("--trusted-root <hex>", "with --trusted-version: the root hash of that version", parseHash)
     .action((volume: string, flags: KeyFlag & { trustedVersion?: bigint; trustedRoot?: Buffer }) => {
@@ -194,7 +212,11 @@ export function registerPfs(program: Command): void {
         flags.trustedVersion !== undefined && flags.trustedRoot !== undefined
           ? { version: flags.trustedVersion, rootHash: flags.trustedRoot }
           : undefined;
-      const m = PfsMount.open(volume, readKeyFile(flags.keyFile), { readonly: true, trusted });
+      const m = PfsMount.open(volume, readKeyFile(flags.keyFile), {
+        readonly: true,
+        trusted,
+        ...rootStoreOf(flags),
+      });
       try {
         const r = m.volume.verify();
         process.stdout.write(
@@ -210,13 +232,14 @@ export function registerPfs(program: Command): void {
     .command("rekey <volume>")
     .description("re-encrypt the whole volume under a new key (copies it, then swaps directories)")
     .requiredOption(...keyOption)
+    .option(...NO_ROOT_STORE)
     .requiredOption("--new-key-file <file>", "the new volume key")
     .action((volume: string, flags: KeyFlag & { newKeyFile: string }) => {
       const from = open(volume, flags, true);
       const fresh = join(dirname(volume), `.${basename(volume)}.rekey-${process.pid}`);
       const old = `${fresh}.old`;
       try {
-        const to = PfsMount.create(fresh, readKeyFile(flags.newKeyFile));
+        const to = PfsMount.create(fresh, readKeyFile(flags.newKeyFile), rootStoreOf(flags));
         try {
           withProgress(volumeTreeBytes(from, []), (onBytes) => copyVolume(from, to, onBytes));
           printRoot(to);

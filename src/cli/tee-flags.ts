@@ -1,13 +1,17 @@
-// `twine run --tee sim|gramine|tsm|auto --seal program|signer`: resolves the TEE once on the main
-// thread (the worker gets the resolved kind, so both agree), derives sealed pfs volume keys, and says
-// loudly when the TEE is the insecure sim.
-import { readFileSync } from "node:fs";
+// `twine run --tee sim|gramine|tsm|auto --seal program|signer --provision URL`: resolves the TEE once
+// on the main thread (the worker gets the resolved kind, so both agree), derives sealed pfs volume
+// keys or fetches provisioned ones, and says loudly when the TEE is the insecure sim. The module's
+// bytes are read once by the caller: the bytes hashed into a key or a launch hash are the bytes run.
 import { createHash } from "node:crypto";
 import { TwineError } from "../errors.js";
+import { provisionSecrets } from "../provision/client.js";
+import { envOf, volumeKeyFor } from "../provision/secrets.js";
 import type { RunTeeOptions } from "../runtime/runtime.js";
 import type { TeeChoice } from "../tee/choice.js";
+import { launchOf } from "../tee/launch.js";
+import type { LaunchFlags } from "../tee/launch.js";
 import { createTee, pfsVolumeKey } from "../tee/select.js";
-import type { SealPolicy } from "../tee/tee.js";
+import type { SealPolicy, Tee } from "../tee/tee.js";
 import type { MountConfig } from "../vfs/index.js";
 import { parsePfsFlag } from "./launch-flags.js";
 
@@ -16,16 +20,29 @@ export interface TeeFlags {
   seal?: SealPolicy;
   pfs?: string[];
   keyFile?: string;
+  provision?: URL;
+  provisionPin?: Uint8Array;
 }
 
 export interface TeeRunSetup {
   tee?: RunTeeOptions;
-  /** --pfs mounts keyed by the sealing key, when --seal is given. */
-  sealedPfs?: MountConfig[];
+  /** --pfs mounts keyed by the sealing key (--seal) or by provisioned keys (--provision). */
+  keyedPfs?: MountConfig[];
+  /** Environment variables provisioned for the guest (`env:NAME` secrets). */
+  provisionedEnv?: Record<string, string>;
 }
 
-export function teeRunSetup(modulePath: string, flags: TeeFlags): TeeRunSetup {
-  const choice = flags.tee ?? (flags.seal !== undefined ? "auto" : undefined);
+function sha256(b: Uint8Array): Uint8Array {
+  return new Uint8Array(createHash("sha256").update(b).digest());
+}
+
+export async function teeRunSetup(
+  moduleBytes: Uint8Array,
+  flags: TeeFlags,
+  launch: LaunchFlags,
+): Promise<TeeRunSetup> {
+  const choice =
+    flags.tee ?? (flags.seal !== undefined || flags.provision !== undefined ? "auto" : undefined);
   if (choice === undefined) return {};
   if (flags.seal !== undefined && flags.keyFile !== undefined) {
     throw new TwineError("cli.usage", "--seal and --key-file both key --pfs volumes: give one");
@@ -37,16 +54,42 @@ export function teeRunSetup(modulePath: string, flags: TeeFlags): TeeRunSetup {
     );
   }
   const setup: TeeRunSetup = { tee: { choice: tee.kind } };
-  if (flags.seal !== undefined && flags.pfs !== undefined) {
-    let bytes: Buffer;
-    try {
-      bytes = readFileSync(modulePath);
-    } catch (e) {
-      throw new TwineError("io.host", `cannot read module ${modulePath}`, { cause: e });
-    }
-    const key = pfsVolumeKey(tee, flags.seal, new Uint8Array(createHash("sha256").update(bytes).digest()));
+  if (flags.provision !== undefined && flags.provisionPin !== undefined) {
+    await provision(
+      tee,
+      moduleBytes,
+      { url: flags.provision, pin: flags.provisionPin },
+      flags.pfs,
+      launch,
+      setup,
+    );
+  } else if (flags.seal !== undefined && flags.pfs !== undefined) {
+    const key = pfsVolumeKey(tee, flags.seal, sha256(moduleBytes));
     // Nobody outside the TEE holds a sealed volume's key, so the program creates its volume itself.
-    setup.sealedPfs = flags.pfs.map((f) => ({ type: "pfs", ...parsePfsFlag(f), key, create: true }));
+    setup.keyedPfs = flags.pfs.map((f) => ({ type: "pfs", ...parsePfsFlag(f), key, create: true }));
   }
   return setup;
+}
+
+/** Attests this launch to the pinned server and keys the volumes and env with what it sends. */
+async function provision(
+  tee: Tee,
+  moduleBytes: Uint8Array,
+  server: { url: URL; pin: Uint8Array },
+  pfs: readonly string[] | undefined,
+  launch: LaunchFlags,
+  setup: TeeRunSetup,
+): Promise<void> {
+  const secrets = await provisionSecrets({
+    url: server.url,
+    pin: server.pin,
+    tee,
+    launchHash: launchOf(moduleBytes, launch).hash,
+  });
+  // Volumes exist already (the owner made them with `twine pfs create`): a run never creates one.
+  setup.keyedPfs = (pfs ?? []).map((f) => {
+    const m = parsePfsFlag(f);
+    return { type: "pfs", ...m, key: volumeKeyFor(secrets, m.guestPath), create: false };
+  });
+  setup.provisionedEnv = envOf(secrets);
 }

@@ -9,7 +9,11 @@ export const REF_SIZE = 64;
 export const FANOUT = NODE_SIZE / REF_SIZE;
 export const INODE_SIZE = 128;
 export const MAGIC = "TWINEPFS";
-export const FORMAT_VERSION = 1;
+/** 2: two alternating superblock slots in `super` (1 had one superblock replaced by rename). */
+export const FORMAT_VERSION = 2;
+/** `super` holds this many superblock slots of NODE_SIZE bytes; version v lives in slot v % 2. */
+export const SUPER_SLOTS = 2;
+export const SUPER_FILE_SIZE = SUPER_SLOTS * NODE_SIZE;
 /** `kind` of the inode table's nodes in the AAD; files use their witx filetype (3, 4, 7). */
 export const TABLE_KIND = 0xff;
 export const TABLE_INO = 0;
@@ -23,7 +27,7 @@ export interface Field {
   readonly size: number;
 }
 
-/** Superblock (host file `super`, one node). The MAC covers bytes [0, mac.offset). */
+/** One superblock slot of the host file `super`. The MAC covers bytes [0, mac.offset). */
 export const SUPER = {
   magic: { offset: 0, size: 8 },
   formatVersion: { offset: 8, size: 4 },
@@ -39,6 +43,24 @@ export const SUPER = {
   mac: { offset: 160, size: 32 },
 } as const satisfies Record<string, Field>;
 export const SUPER_USED = 192;
+
+/**
+ * One slot of a root record (root-store.ts: a local file outside the volume remembering the last
+ * committed root). The MAC covers bytes [0, mac.offset).
+ */
+export const ROOT_RECORD = {
+  magic: { offset: 0, size: 8 },
+  formatVersion: { offset: 8, size: 4 },
+  reserved0: { offset: 12, size: 4 },
+  volumeId: { offset: 16, size: 16 },
+  version: { offset: 32, size: 8 },
+  rootHash: { offset: 40, size: 32 },
+  mac: { offset: 72, size: 32 },
+  reserved1: { offset: 104, size: 24 },
+} as const satisfies Record<string, Field>;
+export const ROOT_RECORD_SIZE = 128;
+export const ROOT_RECORD_MAGIC = "TWINERTS";
+export const ROOT_RECORD_VERSION = 1;
 
 /** A child reference: where a node lives and the GCM nonce and tag that authenticate it. */
 export const REF = {
@@ -90,7 +112,7 @@ export function integrity(message: string): TwineError {
   return new TwineError("pfs.integrity", message);
 }
 
-function isZero(buf: Uint8Array, f: Field, base = 0): boolean {
+export function isZero(buf: Uint8Array, f: Field, base = 0): boolean {
   for (let i = base + f.offset; i < base + f.offset + f.size; i++) if (buf[i] !== 0) return false;
   return true;
 }
@@ -118,13 +140,14 @@ export function decodeRef(buf: Buffer, base: number): NodeRef | null {
     return null;
   }
   const slot = readU64(buf, base + REF.slot.offset, MAX_SLOT - 1);
+  // Nonce and tag are adjacent: one copy (the parent's buffer is reused), two views.
   const n = base + REF.nonce.offset;
-  const t = base + REF.tag.offset;
+  const nonceTag = Buffer.from(buf.subarray(n, n + REF.nonce.size + REF.tag.size));
   return {
     slot,
     version,
-    nonce: Buffer.from(buf.subarray(n, n + REF.nonce.size)),
-    tag: Buffer.from(buf.subarray(t, t + REF.tag.size)),
+    nonce: nonceTag.subarray(0, REF.nonce.size),
+    tag: nonceTag.subarray(REF.nonce.size),
   };
 }
 
@@ -165,12 +188,18 @@ export function encodeSuper(s: SuperblockFields): Buffer {
   return b;
 }
 
+/** Magic and format version, the part of a superblock every format version shares. */
+export function checkSuperHeader(b: Buffer): void {
+  if (b.length < SUPER.flags.offset || b.toString("latin1", 0, 8) !== MAGIC)
+    throw new TwineError("pfs.format", "not a pfs volume");
+  if (b.readUInt32LE(SUPER.formatVersion.offset) !== FORMAT_VERSION)
+    throw new TwineError("pfs.format", "unsupported pfs format version");
+}
+
 /** Structural decode only: the caller checks the key and the MAC before trusting any field. */
 export function decodeSuper(b: Buffer): SuperblockFields {
   if (b.length !== NODE_SIZE) throw integrity("superblock has the wrong size");
-  if (b.toString("latin1", 0, 8) !== MAGIC) throw new TwineError("pfs.format", "not a pfs volume");
-  if (b.readUInt32LE(SUPER.formatVersion.offset) !== FORMAT_VERSION)
-    throw new TwineError("pfs.format", "unsupported pfs format version");
+  checkSuperHeader(b);
   if (b.readUInt32LE(SUPER.flags.offset) !== 0 || !isZero(b, SUPER.reserved))
     throw integrity("reserved superblock bytes are set");
   if (!isZero(b, { offset: SUPER_USED, size: NODE_SIZE - SUPER_USED }))

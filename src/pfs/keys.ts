@@ -8,6 +8,7 @@ const LABEL = {
   node: "twine-pfs/v1/node-aes-256-gcm",
   super: "twine-pfs/v1/superblock-hmac-sha256",
   check: "twine-pfs/v1/key-check-hmac-sha256",
+  rootStore: "twine-pfs/v1/root-store-hmac-sha256",
 } as const;
 
 export interface VolumeKeys {
@@ -17,6 +18,8 @@ export interface VolumeKeys {
   readonly super: KeyObject;
   /** Public key-check value: tells a wrong key from a tampered superblock. */
   readonly keyCheck: Buffer;
+  /** HMAC-SHA256 key for the local record of the last root (root-store.ts). */
+  readonly rootStore: KeyObject;
 }
 
 export function checkVolumeKey(key: Uint8Array): void {
@@ -34,14 +37,25 @@ export function deriveKeys(key: Uint8Array, volumeId: Buffer): VolumeKeys {
   check.fill(0);
   const node = derive(key, volumeId, LABEL.node);
   const sup = derive(key, volumeId, LABEL.super);
-  const keys = { node: createSecretKey(node), super: createSecretKey(sup), keyCheck };
+  const roots = derive(key, volumeId, LABEL.rootStore);
+  const keys = {
+    node: createSecretKey(node),
+    super: createSecretKey(sup),
+    keyCheck,
+    rootStore: createSecretKey(roots),
+  };
   node.fill(0);
   sup.fill(0);
+  roots.fill(0);
   return keys;
 }
 
 export function macSuper(keys: VolumeKeys, bytes: Uint8Array): Buffer {
   return createHmac("sha256", keys.super).update(bytes).digest();
+}
+
+export function macRootRecord(keys: VolumeKeys, bytes: Uint8Array): Buffer {
+  return createHmac("sha256", keys.rootStore).update(bytes).digest();
 }
 
 export function equalBytes(a: Uint8Array, b: Uint8Array): boolean {

@@ -6,16 +6,20 @@ import { TwineError } from "../errors.js";
 import { NODE_SIZE } from "./format.js";
 
 const NONCE = 12;
-/** Nonces are cut from a refilled pool: one getrandom call per 341 seals instead of one each. */
-const pool = Buffer.allocUnsafe(NONCE * 341);
-let poolPos = pool.length;
+/**
+ * Nonces are cut from a pool of random bytes: one getrandom call per 64 seals instead of one each.
+ * Each refill is a new buffer, so a handed-out nonce (a view, not a copy) is never overwritten.
+ */
+const POOL_NONCES = 64;
+let pool = Buffer.alloc(0);
+let poolPos = 0;
 
 function freshNonce(): Buffer {
   if (poolPos + NONCE > pool.length) {
-    randomFillSync(pool);
+    pool = randomFillSync(Buffer.allocUnsafeSlow(NONCE * POOL_NONCES));
     poolPos = 0;
   }
-  const n = Buffer.from(pool.subarray(poolPos, poolPos + NONCE));
+  const n = pool.subarray(poolPos, poolPos + NONCE);
   poolPos += NONCE;
   return n;
 }

@@ -1,7 +1,9 @@
-// The untrusted host side of a volume: a directory with two files, `super` (one node: the signed
-// volume root) and `nodes` (an array of 4 KiB sealed nodes, addressed by slot). Nothing here is
-// trusted: reads are authenticated by the callers. Commit is "fdatasync nodes, write super.tmp,
-// fdatasync, rename over super, fsync the directory", so a crash leaves the old or the new superblock.
+// The untrusted host side of a volume: a directory with two files, `super` (two alternating slots
+// holding signed volume roots) and `nodes` (an array of 4 KiB sealed nodes, addressed by slot).
+// Nothing here is trusted: reads are authenticated by the callers. A commit is "fdatasync nodes,
+// pwrite the superblock into the slot not holding the current version, fdatasync super": a crash
+// leaves the old slot intact, so the volume opens at the old or the new version. Only the very
+// first commit creates `super`, under a temporary name renamed into place.
 import {
   closeSync,
   existsSync,
@@ -18,7 +20,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { TwineError } from "../errors.js";
-import { NODE_SIZE, integrity } from "./format.js";
+import { NODE_SIZE, SUPER_FILE_SIZE, SUPER_SLOTS, checkSuperHeader, integrity } from "./format.js";
 
 export const SUPER_FILE = "super";
 export const NODES_FILE = "nodes";
@@ -28,9 +30,14 @@ function hostError(op: string, e: unknown): TwineError {
   return new TwineError("io.host", `pfs host ${op} failed`, { cause: e });
 }
 
+/** pwrite that finishes a short write (a regular file rarely returns one, but may). */
+function writeFully(fd: number, b: Buffer, pos: number): void {
+  for (let n = 0; n < b.length;) n += writeSync(fd, b, n, b.length - n, pos + n);
+}
+
 export interface StoreOptions {
   readonly: boolean;
-  /** Called before every host write or rename; crash tests kill the process from here. */
+  /** Called before every host write, sync or rename; crash tests kill the process from here. */
   onHostWrite?: (() => void) | undefined;
 }
 
@@ -41,13 +48,17 @@ export class NodeStore {
   private readonly fd: number;
   private readonly hook: (() => void) | undefined;
   private readonly pending = new Map<number, Buffer>();
+  /** `super`, kept open between commits; null until the first commit of a new volume. */
+  private superFd: number | null;
 
   private constructor(
     readonly dir: string,
     fd: number,
+    superFd: number | null,
     private readonly opts: StoreOptions,
   ) {
     this.fd = fd;
+    this.superFd = superFd;
     this.hook = opts.onHostWrite;
   }
 
@@ -67,9 +78,14 @@ export class NodeStore {
     if (!existsSync(join(dir, SUPER_FILE)) && !existsSync(join(dir, NODES_FILE)))
       throw new TwineError("pfs.format", "not a pfs volume (no superblock)");
     if (!existsSync(join(dir, NODES_FILE))) throw integrity("node store is missing");
+    const flags = opts.readonly ? "r" : "r+";
+    let fd: number | undefined;
     try {
-      return new NodeStore(dir, openSync(join(dir, NODES_FILE), opts.readonly ? "r" : "r+"), opts);
+      fd = openSync(join(dir, NODES_FILE), flags);
+      const superFd = existsSync(join(dir, SUPER_FILE)) ? openSync(join(dir, SUPER_FILE), flags) : null;
+      return new NodeStore(dir, fd, superFd, opts);
     } catch (e) {
+      if (fd !== undefined) closeSync(fd);
       throw hostError("open", e);
     }
   }
@@ -123,52 +139,73 @@ export class NodeStore {
     return Math.floor(fstatSync(this.fd).size / NODE_SIZE);
   }
 
-  readSuper(): Buffer {
-    let fd: number;
+  /**
+   * The superblock slots as the host holds them (hostile: the caller authenticates each). A file of
+   * another size is refused, naming the format version if it is a pfs volume of another one.
+   */
+  readSupers(): Buffer[] {
+    if (this.superFd === null) throw integrity("superblock is missing");
+    const b = Buffer.alloc(SUPER_FILE_SIZE + 1);
+    let n = 0;
     try {
-      fd = openSync(join(this.dir, SUPER_FILE), "r");
+      for (let r = -1; r !== 0 && n < b.length; n += r) r = readSync(this.superFd, b, n, b.length - n, n);
     } catch (e) {
-      throw new TwineError("pfs.integrity", "superblock is missing", { cause: e });
+      throw hostError("read", e);
     }
-    try {
-      const b = Buffer.alloc(NODE_SIZE);
-      const n = readSync(fd, b, 0, NODE_SIZE, 0);
-      const extra = readSync(fd, Buffer.alloc(1), 0, 1, NODE_SIZE);
-      if (n !== NODE_SIZE || extra !== 0) throw integrity("superblock has the wrong size");
-      return b;
-    } finally {
-      closeSync(fd);
+    if (n !== SUPER_FILE_SIZE) {
+      checkSuperHeader(b.subarray(0, n));
+      throw integrity("superblock file has the wrong size");
     }
+    return Array.from({ length: SUPER_SLOTS }, (_, i) => b.subarray(i * NODE_SIZE, (i + 1) * NODE_SIZE));
   }
 
-  /** The commit point: data first, then the new root replaces the old one atomically. */
-  commitSuper(b: Buffer): void {
+  /**
+   * The commit point: the nodes are made durable first, then the new superblock goes into `slot`,
+   * which must not be the slot of the committed version (that one stays intact until this write is
+   * durable, so a torn write leaves it to fall back on).
+   */
+  commitSuper(b: Buffer, slot: number): void {
     if (this.pending.size > 0) this.flush();
     try {
       this.hook?.();
       // fdatasync covers the data and the size needed to read it back; it skips mtime-only journal
-      // commits. The new name itself is made durable by the directory fsync after the rename.
+      // commits. A superblock must never reach the disk before the nodes it references.
       fdatasyncSync(this.fd);
-      const tmp = join(this.dir, SUPER_TMP);
-      const fd = openSync(tmp, "w");
-      try {
-        this.hook?.();
-        writeSync(fd, b, 0, b.length, 0);
-        fdatasyncSync(fd);
-      } finally {
-        closeSync(fd);
+      if (this.superFd === null) {
+        this.createSuper(b, slot);
+        return;
       }
       this.hook?.();
-      renameSync(tmp, join(this.dir, SUPER_FILE));
-      const dfd = openSync(this.dir, "r");
-      try {
-        fsyncSync(dfd);
-      } finally {
-        closeSync(dfd);
-      }
+      writeFully(this.superFd, b, slot * NODE_SIZE);
+      this.hook?.();
+      fdatasyncSync(this.superFd);
     } catch (e) {
       throw hostError("commit", e);
     }
+  }
+
+  /** First commit: `super` appears whole (other slot zero) or not at all, and its name is durable. */
+  private createSuper(b: Buffer, slot: number): void {
+    const file = Buffer.alloc(SUPER_FILE_SIZE);
+    b.copy(file, slot * NODE_SIZE);
+    const tmp = join(this.dir, SUPER_TMP);
+    const fd = openSync(tmp, "w");
+    try {
+      this.hook?.();
+      writeFully(fd, file, 0);
+      fdatasyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    this.hook?.();
+    renameSync(tmp, join(this.dir, SUPER_FILE));
+    const dfd = openSync(this.dir, "r");
+    try {
+      fsyncSync(dfd);
+    } finally {
+      closeSync(dfd);
+    }
+    this.superFd = openSync(join(this.dir, SUPER_FILE), "r+");
   }
 
   get readonly(): boolean {
@@ -179,6 +216,8 @@ export class NodeStore {
   close(): void {
     this.pending.clear();
     closeSync(this.fd);
+    if (this.superFd !== null) closeSync(this.superFd);
+    this.superFd = null;
   }
 }
 

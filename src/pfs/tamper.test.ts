@@ -2,7 +2,17 @@
 // plaintext. Each case edits a fresh copy of one reference volume.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cpSync, openSync, closeSync, readSync, rmSync, writeSync, truncateSync, statSync } from "node:fs";
+import {
+  cpSync,
+  openSync,
+  closeSync,
+  readSync,
+  rmSync,
+  writeSync,
+  truncateSync,
+  statSync,
+  writeFileSync,
+} from "node:fs";
 import { join } from "node:path";
 import { isTwineError } from "../errors.js";
 import type { Mount } from "../vfs/types.js";
@@ -82,6 +92,20 @@ function swapSlots(dir: string, a: number, b: number): void {
   writeSlot(dir, b, x);
 }
 
+function readSuperSlot(dir: string, slot: number): Buffer {
+  const fd = openSync(join(dir, SUPER_FILE), "r");
+  const b = Buffer.alloc(NODE_SIZE);
+  readSync(fd, b, 0, NODE_SIZE, slot * NODE_SIZE);
+  closeSync(fd);
+  return b;
+}
+
+function writeSuperSlot(dir: string, slot: number, b: Buffer): void {
+  const fd = openSync(join(dir, SUPER_FILE), "r+");
+  writeSync(fd, b, 0, NODE_SIZE, slot * NODE_SIZE);
+  closeSync(fd);
+}
+
 function flipBit(file: string, offset: number): void {
   const fd = openSync(file, "r+");
   const b = Buffer.alloc(1);
@@ -123,12 +147,97 @@ void test("tamper: every kind of node, the superblock, swaps, truncation, replay
     }
   });
 
-  await t.test("a flipped bit anywhere in the superblock", () => {
-    for (const at of [0, 9, 20, 33, 41, 49, 56, 70, 100, 130, 170, 4000]) {
+  const current = Number(trusted.version % 2n);
+  const previous = 1 - current;
+  const superAt = (slot: number, at: number): number => slot * NODE_SIZE + at;
+  const SUPER_OFFSETS = [0, 9, 20, 33, 41, 49, 56, 70, 100, 130, 170, 4000];
+
+  await t.test("a flipped bit in both superblock slots", () => {
+    for (const at of SUPER_OFFSETS) {
       const d = fresh();
-      flipBit(join(d, SUPER_FILE), at);
-      expectPfs(d, `superblock flip at ${at}`);
+      flipBit(join(d, SUPER_FILE), superAt(0, at));
+      flipBit(join(d, SUPER_FILE), superAt(1, at));
+      expectPfs(d, `superblock flip at ${at} in both slots`);
     }
+  });
+
+  await t.test(
+    "a damaged current slot falls back to the previous commit: only the trusted root tells",
+    () => {
+      for (const at of SUPER_OFFSETS) {
+        const d = fresh();
+        flipBit(join(d, SUPER_FILE), superAt(current, at));
+        // The fallback (version 1: the empty volume) is itself authentic; a crash tearing the slot
+        // being written looks exactly like this.
+        const m = PfsMount.open(d, KEY);
+        assert.equal(m.volume.trustedRoot.version, trusted.version - 1n);
+        assert.deepEqual(m.readdir([]), []);
+        m.close();
+        assert.equal(probe(d, KEY, trusted), "pfs.rollback", `flip at ${at}`);
+      }
+      // Zeroing the slot (as if never written) is the same rollback by one.
+      const d = fresh();
+      writeSuperSlot(d, current, Buffer.alloc(NODE_SIZE));
+      assert.equal(probe(d, KEY, trusted), "pfs.rollback");
+    },
+  );
+
+  await t.test("a damaged previous slot changes nothing", () => {
+    const d = fresh();
+    flipBit(join(d, SUPER_FILE), superAt(previous, 170));
+    assert.equal(probe(d, KEY, trusted), "ok");
+  });
+
+  await t.test("the newer slot replaced by an older valid one: only the trusted root tells", () => {
+    const cur = fresh();
+    const oldSlot = readSuperSlot(cur, current);
+    const m = PfsMount.open(cur, KEY);
+    for (let i = 0; i < 2; i++) {
+      writeFile(m, "extra", Buffer.from(`extra ${i}`));
+      m.sync();
+    }
+    const newest = m.volume.trustedRoot;
+    m.close();
+    assert.equal(newest.version, trusted.version + 2n);
+    assert.equal(Number(newest.version % 2n), current);
+    // An older superblock of the same slot (version - 2) where the newest was: the other slot
+    // (version - 1) wins, authentic and one version old.
+    let d = join(base, `case${n++}`);
+    cpSync(cur, d, { recursive: true });
+    writeSuperSlot(d, current, oldSlot);
+    assert.equal(probe(d), "ok");
+    assert.equal(probe(d, KEY, newest), "pfs.rollback");
+    // The previous slot copied over the newest one is in the wrong slot: ignored, same outcome.
+    d = join(base, `case${n++}`);
+    cpSync(cur, d, { recursive: true });
+    writeSuperSlot(d, current, readSuperSlot(d, previous));
+    assert.equal(probe(d), "ok");
+    assert.equal(probe(d, KEY, newest), "pfs.rollback");
+  });
+
+  await t.test("a superblock slot from another volume under the same key", () => {
+    const other = join(base, `other${n++}`);
+    const o = PfsMount.create(other, KEY);
+    o.mkdir(["x"]);
+    o.sync();
+    o.close();
+    for (const slot of [0, 1]) {
+      const d = fresh();
+      writeSuperSlot(d, slot, readSuperSlot(other, slot));
+      assert.equal(probe(d), "pfs.integrity", `slot ${slot} from another volume`);
+    }
+    // Both slots from the other volume: its superblock over this volume's nodes.
+    const d = fresh();
+    cpSync(join(other, SUPER_FILE), join(d, SUPER_FILE));
+    expectPfs(d, "superblock of another volume");
+  });
+
+  await t.test("a superblock of format version 1 (one slot) is refused as a format", () => {
+    const d = fresh();
+    const v1 = readSuperSlot(d, current);
+    v1.writeUInt32LE(1, 8);
+    writeFileSync(join(d, SUPER_FILE), v1);
+    assert.equal(probe(d), "pfs.format");
   });
 
   await t.test("a swapped pair of nodes in one file, and between files", () => {
@@ -175,6 +284,9 @@ void test("tamper: every kind of node, the superblock, swaps, truncation, replay
     d = fresh();
     truncateSync(join(d, SUPER_FILE), 100);
     expectPfs(d, "short superblock");
+    d = fresh();
+    truncateSync(join(d, SUPER_FILE), NODE_SIZE);
+    expectPfs(d, "superblock file without its second slot");
     for (const f of [SUPER_FILE, NODES_FILE]) {
       d = fresh();
       rmSync(join(d, f));

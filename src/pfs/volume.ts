@@ -8,7 +8,7 @@
 // - Bytes past a file's size inside its last node are zero (truncate zeroes them), so growing a
 //   file or writing past its end reads back zeros without touching those bytes again.
 import { randomBytes } from "node:crypto";
-import { TwineError, wasiError } from "../errors.js";
+import { TwineError, isTwineError, wasiError } from "../errors.js";
 import {
   AAD_SIZE,
   FANOUT,
@@ -17,6 +17,7 @@ import {
   REF_SIZE,
   ROOT_INO,
   SUPER,
+  SUPER_SLOTS,
   TABLE_INO,
   TABLE_KIND,
   decodeDir,
@@ -33,15 +34,21 @@ import {
   type DirEntryRecord,
   type InodeRecord,
   type NodeRef,
+  type SuperblockFields,
 } from "./format.js";
 import { deriveKeys, equalBytes, macSuper, type VolumeKeys } from "./keys.js";
 import { NodeStore, SlotAllocator } from "./node-store.js";
 import { openNode, sealNode } from "./node-seal.js";
+import type { RootRecord, RootStore } from "./root-store.js";
 
 /** Largest file: keeps every offset an exact JS number with room to spare. */
 export const MAX_FILE_SIZE = 2 ** 50;
 const MAX_INO = 2 ** 32;
-const POOL_MAX = 64;
+/**
+ * Spare node buffers kept for reuse, as a share of the cache: a deleted file (SQLite's rollback
+ * journal, every transaction) hands its buffers to the next one instead of to the allocator.
+ */
+const POOL_SHARE = 0.5;
 
 /** What a caller remembers about a volume to detect a rollback: the version and the root MAC. */
 export interface TrustedRoot {
@@ -53,6 +60,11 @@ export interface VolumeOptions {
   readonly?: boolean;
   /** Last trusted root: an older volume fails with `pfs.rollback`, a fork with `pfs.integrity`. */
   trusted?: TrustedRoot | undefined;
+  /**
+   * Where the last root of each volume is recorded between runs (none by default): opening checks
+   * the volume against its record as against `trusted`, and every commit updates the record.
+   */
+  rootStore?: RootStore | undefined;
   /** Node cache capacity in 4 KiB nodes (default 2048 = 8 MiB). */
   cacheNodes?: number;
   /** Called before every host write (crash tests). */
@@ -135,6 +147,7 @@ export class Volume {
   private table: Inode;
   private committedVersion: bigint;
   private committedHash: Buffer;
+  private record: RootRecord | null = null;
 
   private constructor(
     private readonly store: NodeStore,
@@ -160,33 +173,28 @@ export class Volume {
     NodeStore.init(dir);
     const store = NodeStore.open(dir, { readonly: false, onHostWrite: opts.onHostWrite });
     const v = new Volume(store, keys, volumeId, opts, 0n, Buffer.alloc(32), new SlotAllocator(0));
-    v.inoHigh = ROOT_INO; // ino 0 is the table's own number and is never handed out
-    const root = v.allocInode(3, ROOT_INO);
-    root.nlink = 1;
-    v.commit();
+    try {
+      v.record = opts.rootStore?.open(volumeId, keys) ?? null;
+      v.inoHigh = ROOT_INO; // ino 0 is the table's own number and is never handed out
+      const root = v.allocInode(3, ROOT_INO);
+      root.nlink = 1;
+      v.commit();
+    } catch (e) {
+      v.closeHandles();
+      throw e;
+    }
     return v;
   }
 
   /** Opens a volume: checks key, superblock MAC, freshness, and every index node of every tree. */
   static open(dir: string, key: Uint8Array, opts: VolumeOptions = {}): Volume {
     const store = NodeStore.open(dir, { readonly: opts.readonly ?? false, onHostWrite: opts.onHostWrite });
+    let record: RootRecord | undefined;
     try {
-      const raw = store.readSuper();
-      const sb = decodeSuper(raw);
-      const keys = deriveKeys(key, sb.volumeId);
-      if (!equalBytes(keys.keyCheck, sb.keyCheck))
-        throw new TwineError("pfs.key", "wrong key for this volume");
-      const mac = macSuper(keys, raw.subarray(0, SUPER.mac.offset));
-      if (!equalBytes(mac, raw.subarray(SUPER.mac.offset, SUPER.mac.offset + SUPER.mac.size)))
-        throw integrity("superblock MAC mismatch");
-      if (sb.version < 1n) throw integrity("superblock version is zero");
-      const t = opts.trusted;
-      if (t !== undefined) {
-        if (sb.version < t.version)
-          throw new TwineError("pfs.rollback", "volume is older than the last trusted version");
-        if (sb.version === t.version && !equalBytes(mac, t.rootHash))
-          throw integrity("volume forked from the last trusted root");
-      }
+      const { sb, keys, mac } = pickSuper(store.readSupers(), key);
+      if (opts.trusted !== undefined) checkFresh(sb.version, mac, opts.trusted);
+      record = opts.rootStore?.open(sb.volumeId, keys);
+      if (record?.last) checkFresh(sb.version, mac, record.last);
       if (store.sizeInSlots() < sb.slotCount) throw integrity("node store is truncated");
       if (sb.tableSize % INODE_SIZE !== 0 || sb.tableSize / INODE_SIZE > MAX_INO)
         throw integrity("inode table size is malformed");
@@ -200,8 +208,13 @@ export class Volume {
       alloc.finishMarking();
       const root = v.inode(ROOT_INO);
       if (root.type !== 3) throw integrity("volume root is not a directory");
+      // First use (no record) or a record left one commit behind by a crash: bring it up to date.
+      if (record !== undefined && (record.last === null || record.last.version < sb.version))
+        record.save(v.trustedRoot);
+      v.record = record ?? null;
       return v;
     } catch (e) {
+      record?.close();
       store.close();
       throw e;
     }
@@ -423,7 +436,7 @@ export class Volume {
   }
 
   private recycle(buf: Buffer): void {
-    if (this.pool.length < POOL_MAX) this.pool.push(buf);
+    if (this.pool.length < this.capacity * POOL_SHARE) this.pool.push(buf);
   }
 
   /** Nodes a tree of the owner's depth has at `level`. */
@@ -675,20 +688,26 @@ export class Volume {
     });
     const mac = macSuper(this.keys, sb.subarray(0, SUPER.mac.offset));
     mac.copy(sb, SUPER.mac.offset);
-    this.store.commitSuper(sb);
+    this.store.commitSuper(sb, superSlot(version));
     this.committedVersion = version;
     this.committedHash = mac;
     this.alloc.committed();
     this.table.dirty = false;
     this.changed = false;
+    this.record?.save(this.trustedRoot);
   }
 
   close(): void {
     try {
       this.commit();
     } finally {
-      this.store.close();
+      this.closeHandles();
     }
+  }
+
+  private closeHandles(): void {
+    this.record?.close();
+    this.store.close();
   }
 
   private writable(): void {
@@ -790,6 +809,69 @@ export class Volume {
     if (allocated !== names.size + 1) throw integrity("unreachable inode");
     return report;
   }
+}
+
+/** An older volume than the trusted root is a rollback; the same version with another root a fork. */
+function checkFresh(version: bigint, rootHash: Uint8Array, t: TrustedRoot): void {
+  if (version < t.version)
+    throw new TwineError("pfs.rollback", "volume is older than the last trusted version");
+  if (version === t.version && !equalBytes(rootHash, t.rootHash))
+    throw integrity("volume forked from the last trusted root");
+}
+
+/** The slot a version's superblock lives in: commits alternate, never overwriting the current one. */
+function superSlot(version: bigint): number {
+  return Number(version % BigInt(SUPER_SLOTS));
+}
+
+interface PickedSuper {
+  sb: SuperblockFields;
+  keys: VolumeKeys;
+  mac: Buffer;
+}
+
+/**
+ * Authenticates each superblock slot on its own and picks the newest valid one. A slot that is
+ * empty, torn or fails its checks is skipped only because another is valid: a crash mid-commit
+ * tears at most the slot being written, so the survivor is the previous commit. (The host can do the
+ * same on purpose, a rollback by one version that only a trusted root detects.) Two valid slots
+ * must belong to one volume. With no valid slot: `pfs.key` if every written slot was sealed under
+ * another key, else the first error that is not `pfs.key`.
+ */
+function pickSuper(slots: Buffer[], key: Uint8Array): PickedSuper {
+  let best: PickedSuper | null = null;
+  const errors: TwineError[] = [];
+  for (const [i, raw] of slots.entries()) {
+    if (raw.every((x) => x === 0)) continue;
+    let slot: PickedSuper;
+    try {
+      slot = checkSuper(raw, i, key);
+    } catch (e) {
+      if (!isTwineError(e)) throw e;
+      errors.push(e);
+      continue;
+    }
+    if (best !== null && !best.sb.volumeId.equals(slot.sb.volumeId))
+      throw integrity("superblock slots belong to different volumes");
+    if (best === null || slot.sb.version > best.sb.version) best = slot;
+  }
+  if (best !== null) return best;
+  const first = errors[0];
+  if (first === undefined) throw integrity("no committed superblock");
+  throw errors.find((e) => e.code !== "pfs.key") ?? first;
+}
+
+/** One slot on its own: structure, key check, MAC, and that its version belongs in this slot. */
+function checkSuper(raw: Buffer, index: number, key: Uint8Array): PickedSuper {
+  const sb = decodeSuper(raw);
+  const keys = deriveKeys(key, sb.volumeId);
+  if (!equalBytes(keys.keyCheck, sb.keyCheck)) throw new TwineError("pfs.key", "wrong key for this volume");
+  const mac = macSuper(keys, raw.subarray(0, SUPER.mac.offset));
+  if (!equalBytes(mac, raw.subarray(SUPER.mac.offset, SUPER.mac.offset + SUPER.mac.size)))
+    throw integrity("superblock MAC mismatch");
+  if (sb.version < 1n) throw integrity("superblock version is zero");
+  if (superSlot(sb.version) !== index) throw integrity("superblock is in the wrong slot");
+  return { sb, keys, mac };
 }
 
 function emptyRecord(type: number, generation: bigint, t: bigint): InodeRecord {

@@ -17,7 +17,7 @@ export const OID_GRAMINE_SGX_QUOTE = "1.2.840.113741.1.13.1.0";
 /** Default certificate lifetime: long enough for one session set-up, short enough to limit replay. */
 export const DEFAULT_LIFETIME_MS = 3_600_000;
 /** Clock skew tolerated by notBefore (the peer's clock may be slightly behind ours). */
-const BACKDATE_MS = 60_000;
+export const BACKDATE_MS = 60_000;
 const SUBJECT_CN = "Twine RA-TLS";
 
 export type EvidenceFormat = "dice" | "gramine";

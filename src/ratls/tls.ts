@@ -3,6 +3,7 @@
 // data is read or written when verification fails. Node has no custom verify callback, so the peer's
 // self-signed certificate is let through the X.509 layer (`rejectUnauthorized: false`) and judged
 // here instead; the application gets the socket only after it passed.
+import { constants } from "node:crypto";
 import * as tls from "node:tls";
 import { TwineError } from "../errors.js";
 import type { RatlsIdentity } from "./cert.js";
@@ -27,18 +28,26 @@ export function verifyPeer(socket: tls.TLSSocket, check: PeerCheck): RatlsVerdic
 }
 
 /** Server options: present `identity`; ask for the client's certificate when peers are verified. */
-export function ratlsServerOptions(identity: RatlsIdentity, requestPeerCert: boolean): tls.TlsOptions {
+export function ratlsServerOptions(
+  identity: Pick<RatlsIdentity, "keyPem" | "certPem">,
+  requestPeerCert: boolean,
+): tls.TlsOptions {
   return {
     key: identity.keyPem,
     cert: identity.certPem,
     minVersion: "TLSv1.3",
     requestCert: requestPeerCert,
     rejectUnauthorized: false,
+    // No session resumption: a resumed session skips the certificate exchange, so a peer would be
+    // judged on the certificate of an earlier handshake instead of proving its key again.
+    secureOptions: constants.SSL_OP_NO_TICKET,
   };
 }
 
 /** Client options: present `identity` (mutual) if given; the server's certificate is judged by us. */
-export function ratlsClientOptions(identity?: RatlsIdentity): tls.ConnectionOptions {
+export function ratlsClientOptions(
+  identity?: Pick<RatlsIdentity, "keyPem" | "certPem">,
+): tls.ConnectionOptions {
   return {
     minVersion: "TLSv1.3",
     rejectUnauthorized: false,

@@ -26,6 +26,8 @@ export interface RatlsVerifyOptions {
   dangerousAllowSim?: boolean;
   /** The launch hash the peer must have been started with (Twine certificates only). */
   expectedLaunchHash?: Uint8Array;
+  /** Launch hashes of which the peer must have been started with one (with `expectedLaunchHash`: both hold). */
+  expectedLaunchHashes?: readonly Uint8Array[];
   /** The nonce the certificate's report data must bind (default empty). */
   nonce?: Uint8Array;
   /** Refuse certificates made (notBefore) longer ago than this, to bound replay of a leaked one. */
@@ -146,16 +148,24 @@ export function verifyRatlsCert(certDer: Uint8Array | undefined, o: RatlsVerifyO
         findings.push(fail("r5.binding", "ratls.nonce", "Gramine certificates bind no nonce"));
       }
     }
-    if (o.expectedLaunchHash !== undefined) {
+    const allowed: Uint8Array[] = [];
+    if (o.expectedLaunchHash !== undefined) allowed.push(o.expectedLaunchHash);
+    const anyOf = o.expectedLaunchHashes;
+    if (allowed.length > 0 || anyOf !== undefined) {
+      const lh = launchHash;
+      const ok =
+        lh !== undefined &&
+        allowed.every((h) => bytesEqual(lh, h)) &&
+        (anyOf === undefined || anyOf.some((h) => bytesEqual(lh, h)));
       findings.push(
-        launchHash !== undefined && bytesEqual(launchHash, o.expectedLaunchHash)
+        ok
           ? pass("r6.launch", "launch hash as expected")
           : fail(
               "r6.launch",
               "ratls.launch_hash",
-              launchHash === undefined
+              lh === undefined
                 ? "certificate binds no launch hash"
-                : `launch hash ${hex(launchHash)} is not the expected one`,
+                : `launch hash ${hex(lh)} is not an expected one`,
             ),
       );
     }

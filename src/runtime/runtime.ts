@@ -16,6 +16,8 @@ import type { WorkerInput, WorkerMessage } from "./worker-protocol.js";
 export interface RunOptions {
   /** Guest arguments after argv[0] (which is the module's file name). */
   args?: string[];
+  /** argv[0] when the module is given as bytes (default "module.wasm"). */
+  argv0?: string;
   env?: Record<string, string>;
   /** Preopened directories, fd 3, 4, … in this order. */
   mounts?: MountConfig[];
@@ -79,7 +81,7 @@ export class Runtime {
   async run(module: Uint8Array | string): Promise<RunResult> {
     const o = this.options;
     const bytes = typeof module === "string" ? await readModule(module) : module;
-    const argv0 = typeof module === "string" ? basename(module) : DEFAULT_ARGV0;
+    const argv0 = typeof module === "string" ? basename(module) : (o.argv0 ?? DEFAULT_ARGV0);
     const info = parseModule(bytes);
     checkCommand(info);
     let runnable = bytes;
@@ -117,7 +119,8 @@ export class Runtime {
   }
 }
 
-async function readModule(path: string): Promise<Uint8Array> {
+/** A module file's bytes, refusing non-regular and oversized files before reading them. */
+export async function readModule(path: string): Promise<Uint8Array> {
   let file: FileHandle;
   try {
     file = await open(path, "r");

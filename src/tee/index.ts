@@ -10,6 +10,8 @@ export { canonicalJson } from "./canonical-json.js";
 export type { CanonicalValue } from "./canonical-json.js";
 export { launchManifest, MANIFEST_VERSION } from "./manifest.js";
 export type { LaunchInput, LaunchManifest, ManifestMount } from "./manifest.js";
+export { launchOf } from "./launch.js";
+export type { LaunchFlags } from "./launch.js";
 export { runtimeReportData, libratsReportData } from "./report-data.js";
 export type { ReportDataInput } from "./report-data.js";
 export {

@@ -35,7 +35,7 @@ void test("launch manifest: exact canonical text, and its hash is SHA-256 of tha
       '"module":{"sha256":"' +
       "ab".repeat(32) +
       '"},"mounts":[{"guestPath":"/in","readonly":true,"type":"host"},' +
-      '{"guestPath":"/data","key":"sealed","type":"pfs"}],"tee":{"seal":"program"},"twineLaunchManifest":1}',
+      '{"guestPath":"/data","key":"sealed","type":"pfs"}],"provision":null,"tee":{"seal":"program"},"twineLaunchManifest":1}',
   );
   assert.equal(Buffer.from(m.hash).toString("hex"), createHash("sha256").update(m.json).digest("hex"));
 });
@@ -55,6 +55,8 @@ void test("launch manifest: every input changes the hash; env order does not", (
     { ...BASE, limits: { maxMemoryBytes: 64 << 20, timeoutMs: 1000 } },
     { ...BASE, seal: "signer" },
     { ...BASE, seal: null },
+    { ...BASE, provision: { serverSha256: new Uint8Array(32).fill(1) } },
+    { ...BASE, provision: { serverSha256: new Uint8Array(32).fill(2) } },
   ];
   const hashes = new Set(variants.map(h));
   assert.equal(hashes.size, variants.length);

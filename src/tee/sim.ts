@@ -49,6 +49,8 @@ const NAMES = {
 };
 /** INIT | MODE64BIT, not DEBUG; XFRM x87 | SSE | AVX. */
 const ENCLAVE_ATTRIBUTES = "05000000000000000700000000000000";
+/** The same with DEBUG: for tests of verifiers that must refuse debug enclaves. */
+const DEBUG_ENCLAVE_ATTRIBUTES = "07000000000000000700000000000000";
 const QE_ATTRIBUTES = "11000000000000000000000000000000";
 
 /** `$TWINE_SIM_DIR`, else `$XDG_CONFIG_HOME/twine/sim`, else `~/.config/twine/sim`. */
@@ -226,6 +228,8 @@ export interface SimOptions {
   dir?: string;
   /** The runtime files measured as MRENCLAVE (default the installed dist/). */
   runtimeDist?: string;
+  /** Mark quotes as from a debug enclave (tests: verifiers must refuse them). */
+  debug?: boolean;
 }
 
 export class SimTee implements Tee {
@@ -235,6 +239,7 @@ export class SimTee implements Tee {
   readonly rootDer: Uint8Array;
   private readonly state: SimState;
   private readonly runtimeDist: string;
+  private readonly debug: boolean;
   private readonly attestKey: KeyObject;
   private readonly pckChainPem: Uint8Array;
   private mrEnclave: Uint8Array | undefined;
@@ -243,6 +248,7 @@ export class SimTee implements Tee {
   constructor(opts: SimOptions = {}) {
     this.dir = opts.dir ?? defaultSimDir();
     this.runtimeDist = opts.runtimeDist ?? RUNTIME_DIST;
+    this.debug = opts.debug === true;
     this.state = loadState(this.dir);
     this.rootDer = new Uint8Array(Buffer.from(this.state.certs.root, "base64"));
     this.attestKey = this.key("attest");
@@ -279,7 +285,7 @@ export class SimTee implements Tee {
     };
     const report: SgxReportBody = {
       ...emptySgxReportBody(),
-      attributes: fromHex(ENCLAVE_ATTRIBUTES, "attributes"),
+      attributes: fromHex(this.debug ? DEBUG_ENCLAVE_ATTRIBUTES : ENCLAVE_ATTRIBUTES, "attributes"),
       mrEnclave: this.measurement(),
       mrSigner: this.mrSigner(),
       reportData: Uint8Array.from(reportData),

@@ -3,6 +3,7 @@ import { TwineError } from "../errors.js";
 import { HostMount } from "./host.js";
 import { MemMount } from "./mem.js";
 import { PfsMount } from "../pfs/pfs-mount.js";
+import { RootStore } from "../pfs/root-store.js";
 import type { Mount } from "./types.js";
 
 export { resolvePath, MAX_NAME_BYTES, MAX_SYMLINK_EXPANSIONS } from "./resolve.js";
@@ -18,7 +19,15 @@ export * from "./types.js";
 export type MountConfig =
   | { type: "mem"; guestPath: string }
   | { type: "host"; guestPath: string; hostPath: string; readonly: boolean }
-  | { type: "pfs"; guestPath: string; hostPath: string; key: Uint8Array; create: boolean };
+  | {
+      type: "pfs";
+      guestPath: string;
+      hostPath: string;
+      key: Uint8Array;
+      create: boolean;
+      /** State directory of the root store (pfs/root-store.ts); absent: no root store. */
+      rootStore?: string;
+    };
 
 export function createMount(c: MountConfig): Mount {
   switch (c.type) {
@@ -26,8 +35,12 @@ export function createMount(c: MountConfig): Mount {
       return new MemMount();
     case "host":
       return new HostMount(c.hostPath, { readonly: c.readonly });
-    case "pfs":
-      return c.create ? PfsMount.openOrCreate(c.hostPath, c.key) : PfsMount.open(c.hostPath, c.key);
+    case "pfs": {
+      const opts = c.rootStore === undefined ? {} : { rootStore: new RootStore(c.rootStore) };
+      return c.create
+        ? PfsMount.openOrCreate(c.hostPath, c.key, opts)
+        : PfsMount.open(c.hostPath, c.key, opts);
+    }
     default:
       return unknownMountType(c);
   }
