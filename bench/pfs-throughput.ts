@@ -1,9 +1,12 @@
 // Throughput of the protected file system vs plain host files vs raw AES-256-GCM, in one run:
 // sequential (64 KiB calls) and random 4 KiB reads and writes. Writes include the final commit
 // (pfs) or fsync (host). Raw AES-GCM is measured two ways: sealing 4 KiB messages with a fresh
-// cipher and nonce each (what a node write costs) and sealing 1 MiB messages (bulk, the bound).
+// cipher and nonce each (what the format must do per node: the baseline the target is judged
+// against, see docs/BENCHMARKS.md) and sealing 1 MiB messages (bulk, for scale). AES and pfs runs
+// are interleaved TWINE_PFS_BENCH_REPS times (default 3) and the best of each counts, so a burst of
+// other load does not land on one side only.
 //   node dist/bench/pfs-throughput.js        (TWINE_PFS_BENCH_MB sets the file size, default 64)
-import { createCipheriv, randomBytes, randomFillSync } from "node:crypto";
+import { createCipheriv, randomBytes } from "node:crypto";
 import { closeSync, fsyncSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -42,9 +45,11 @@ function aes(total: number, msg: number): number {
   const key = randomBytes(32);
   const plain = randomBytes(msg);
   const nonce = Buffer.alloc(12);
+  // A counter nonce: the baseline is the cipher alone, with no random-number cost (pfs pays that).
+  let n = 0;
   const ms = time(() => {
     for (let done = 0; done < total; done += msg) {
-      randomFillSync(nonce);
+      nonce.writeUInt32LE(n++, 0);
       const c = createCipheriv("aes-256-gcm", key, nonce);
       c.update(plain);
       c.final();
@@ -133,14 +138,36 @@ function measure(ops: FileOps, size: number, randomOps: number): PfsThroughput["
   return { seqWrite, seqRead, randWrite, randRead };
 }
 
-export function runPfsThroughput(fileMiB = Number(process.env.TWINE_PFS_BENCH_MB ?? 64)): PfsThroughput {
+type Rates = PfsThroughput["pfs"];
+
+function best(a: Rates | undefined, b: Rates): Rates {
+  if (a === undefined) return b;
+  return {
+    seqWrite: Math.max(a.seqWrite, b.seqWrite),
+    seqRead: Math.max(a.seqRead, b.seqRead),
+    randWrite: Math.max(a.randWrite, b.randWrite),
+    randRead: Math.max(a.randRead, b.randRead),
+  };
+}
+
+export function runPfsThroughput(
+  fileMiB = Number(process.env.TWINE_PFS_BENCH_MB ?? 64),
+  reps = Number(process.env.TWINE_PFS_BENCH_REPS ?? 3),
+): PfsThroughput {
   const size = fileMiB * MiB;
   const dir = mkdtempSync(join(tmpdir(), "twine-pfs-bench-"));
   try {
     const randomOps = Math.min(16_384, size / (4 * KiB));
-    const aesGcm4k = aes(size, 4 * KiB);
-    const aesGcm1m = aes(size, MiB);
-    const pfs = measure(pfsOps(join(dir, "vol"), randomBytes(32)), size, randomOps);
+    let aesGcm4k = 0;
+    let aesGcm1m = 0;
+    let pfs: Rates | undefined;
+    for (let rep = 0; rep < Math.max(1, reps); rep++) {
+      aesGcm4k = Math.max(aesGcm4k, aes(size, 4 * KiB));
+      aesGcm1m = Math.max(aesGcm1m, aes(size, MiB));
+      pfs = best(pfs, measure(pfsOps(join(dir, `vol${rep}`), randomBytes(32)), size, randomOps));
+      rmSync(join(dir, `vol${rep}`), { recursive: true, force: true });
+    }
+    if (pfs === undefined) throw new Error("no pfs run");
     const host = measure(hostOps(join(dir, "host.bin")), size, randomOps);
     const seq = (pfs.seqRead + pfs.seqWrite) / 2;
     return {
@@ -159,14 +186,16 @@ export function runPfsThroughput(fileMiB = Number(process.env.TWINE_PFS_BENCH_MB
 
 export function formatPfsThroughput(r: PfsThroughput): string {
   const f = (x: number): string => x.toFixed(0).padStart(8);
+  const pct = (x: number): string => `${(x * 100).toFixed(0)}%`;
   const rows = [
     `pfs throughput, ${r.fileMiB} MiB file (MB/s)`,
     `                 seq write  seq read  rand4k w  rand4k r`,
     `pfs              ${f(r.pfs.seqWrite)}  ${f(r.pfs.seqRead)}  ${f(r.pfs.randWrite)}  ${f(r.pfs.randRead)}`,
     `host             ${f(r.host.seqWrite)}  ${f(r.host.seqRead)}  ${f(r.host.randWrite)}  ${f(r.host.randRead)}`,
-    `raw AES-256-GCM  4 KiB messages ${f(r.aesGcm4k)}   1 MiB messages ${f(r.aesGcm1m)}`,
-    `sequential pfs / AES-GCM: ${(r.seqVsAes4k * 100).toFixed(0)}% of 4 KiB-message rate, ` +
-      `${(r.seqVsAes1m * 100).toFixed(0)}% of bulk rate (target >= 50%)`,
+    `raw AES-256-GCM  4 KiB messages, fresh cipher each ${f(r.aesGcm4k)}   1 MiB messages ${f(r.aesGcm1m)}`,
+    `sequential pfs (mean of write and read) / AES-GCM: ${pct(r.seqVsAes4k)} of the 4 KiB-message rate ` +
+      `(write ${pct(r.pfs.seqWrite / r.aesGcm4k)}, read ${pct(r.pfs.seqRead / r.aesGcm4k)}; target >= 50%), ` +
+      `${pct(r.seqVsAes1m)} of the bulk rate`,
   ];
   return rows.join("\n");
 }

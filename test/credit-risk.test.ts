@@ -315,9 +315,13 @@ void test("malformed books: exit 2, the line number on stderr, no report, no cra
   assert.equal(r.stdout, "");
   assert.equal(existsSync(join(cli, "report.json")), false);
 
-  for (const [name, line, csv] of MALFORMED) {
-    const dir = book(csv);
-    const { status, stderr } = await runInProcess(dir, ["--trials", "10"]);
+  const runs = await Promise.all(
+    MALFORMED.map(async ([name, line, csv]) => {
+      const dir = book(csv);
+      return { name, line, dir, ...(await runInProcess(dir, ["--trials", "10"])) };
+    }),
+  );
+  for (const { name, line, dir, status, stderr } of runs) {
     assert.equal(status, 2, `${name}: ${stderr}`);
     assert.match(stderr, new RegExp(`^credit_risk: /data/loans\\.csv:${line}: `, "m"), `${name}: ${stderr}`);
     assert.equal(existsSync(join(dir, "report.json")), false, `${name}: no report`);

@@ -165,4 +165,18 @@ void test("twine serve refuses launches it cannot bound or share", T, async () =
   ]);
   assert.equal(hostPfs.status, 2);
   assert.match(hostPfs.stderr, /\[cli\.usage\]/);
+  const rwDir = await twine([
+    "serve",
+    "--state",
+    state,
+    "--dir",
+    `${dir}::/shared:rw`,
+    "--timeout",
+    "1",
+    "--max-memory",
+    "8",
+    guestPath("serve_job"),
+  ]);
+  assert.equal(rwDir.status, 2);
+  assert.match(rwDir.stderr, /shared by every job/);
 });

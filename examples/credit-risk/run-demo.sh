@@ -10,7 +10,7 @@
 #
 # WORK_DIR (default: a new temporary folder, removed at the end) receives owner/ (what only the data
 # owner holds) and host/ (what the untrusted host holds). LOANS=N sets the book's size (default 10000).
-# Needs node, openssl and this repository built (`npm run build`). Exits non-zero if any step does not
+# Needs node and this repository built (`npm run build`). Exits non-zero if any step does not
 # go as the README says, including a tampered launch that gets the key.
 #
 # THE SIM TEE IS SOFTWARE ONLY AND INSECURE. Its evidence is signed with keys from a folder on this
@@ -32,7 +32,7 @@ fi
 # The servers this script starts, stopped however it ends.
 PIDS=()
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in ${PIDS[@]+"${PIDS[@]}"}; do kill "$pid" 2>/dev/null || true; done
   if [[ $TEMP_WORK -eq 1 ]]; then rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
@@ -57,9 +57,8 @@ GUEST_ARGS=(--trials 10000 --seed 42 --rho 0.12)
 cp "$HERE/credit_risk.wasm" "$HOST/credit_risk.wasm"
 
 step "1. owner: the provisioning server's identity (runtimes pin its certificate's SHA-256)"
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 30 -subj "/CN=credit-risk owner" \
-  -keyout "$OWNER/server-key.pem" -out "$OWNER/server-cert.pem" 2>/dev/null
-PIN=$(openssl x509 -in "$OWNER/server-cert.pem" -outform DER | openssl dgst -sha256 -r | cut -d' ' -f1)
+# Made once and kept by the owner (owner/server/provision-server-{key,cert}.pem); prints its SHA-256.
+PIN=$(twine provision identity --state "$OWNER/server")
 echo "server certificate sha256: $PIN"
 LAUNCH_FLAGS=(--pfs "$HOST/volume::/data" --provision-pin "$PIN")
 
@@ -70,7 +69,7 @@ echo "module sha256: $(json_field "$OWNER/launch.json" moduleSha256)"
 echo "launch sha256: $LAUNCH"
 
 step "3. owner: a fresh volume key, the loan book, and the book encrypted into a pfs volume"
-openssl rand -hex 32 >"$OWNER/volume.key"
+node -e 'process.stdout.write(require("crypto").randomBytes(32).toString("hex") + "\n")' >"$OWNER/volume.key"
 node "$HERE/make-loans.js" --loans "$LOANS" --seed 7 --out "$OWNER/loans.csv"
 echo "loans.csv: $(($(wc -l <"$OWNER/loans.csv") - 1)) loans, first: $(sed -n 2p "$OWNER/loans.csv")"
 twine pfs create "$HOST/volume" --key-file "$OWNER/volume.key" >/dev/null
@@ -89,7 +88,7 @@ EOF
 cat "$OWNER/policy.json"
 # --once: the server exits after handing the key to one runtime that passed the policy.
 node "$ROOT/bin/twine.js" provision serve --policy "$OWNER/policy.json" --secret "volume-key=$OWNER/volume.key" \
-  --cert "$OWNER/server-cert.pem" --key "$OWNER/server-key.pem" --port 0 --once \
+  --state "$OWNER/server" --port 0 --once \
   >"$OWNER/server.out" 2>"$OWNER/server.log" &
 SERVER=$!
 PIDS+=("$SERVER")

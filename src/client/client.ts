@@ -73,6 +73,10 @@ class RatlsAgent extends http.Agent {
   }
 }
 
+function isStream(body: Uint8Array | Readable | undefined): body is Readable {
+  return body !== undefined && !(body instanceof Uint8Array);
+}
+
 function codeOf(s: unknown): ErrorCode {
   return (typeof s === "string" && /^[a-z_]+\.[a-z_0-9.]+$/.test(s) ? s : "client.http") as ErrorCode;
 }
@@ -83,12 +87,18 @@ interface Reply {
 }
 
 export class TwineClient {
+  private serverInfo: ServerInfo | undefined;
+
   private constructor(
     private readonly agent: RatlsAgent,
     private readonly target: { host: string; port: number },
-    /** What the server said about itself on the verified connection `connect` opened. */
-    readonly info: ServerInfo,
   ) {}
+
+  /** What the server said about itself on the verified connection `connect` opened. */
+  get info(): ServerInfo {
+    if (this.serverInfo === undefined) throw new TwineError("client.usage", "not connected");
+    return this.serverInfo;
+  }
 
   /** Connects to `url` (https://host:port), verifies the server under the policy, and reads its info. */
   static async connect(url: string, o: ClientOptions): Promise<TwineClient> {
@@ -102,19 +112,18 @@ export class TwineClient {
     const peer = o.peer ?? (o.policy === undefined ? undefined : peerCheckOf(o.policy));
     if (peer === undefined) throw new TwineError("client.usage", "a policy (or peer check) is required");
     const target = { host: u.hostname.replace(/^\[|\]$/g, ""), port: u.port === "" ? 443 : Number(u.port) };
-    const agent = new RatlsAgent(target, peer, o.timeoutMs);
+    const c = new TwineClient(new RatlsAgent(target, peer, o.timeoutMs), target);
     try {
-      const probe = new TwineClient(agent, target, {} as ServerInfo);
-      const info = await probe.json<ServerInfo>("GET", "/v1/info");
-      return new TwineClient(agent, target, info);
+      c.serverInfo = await c.json<ServerInfo>("GET", "/v1/info");
+      return c;
     } catch (e) {
-      agent.destroy();
+      c.close();
       throw e;
     }
   }
 
   private request(method: string, path: string, body?: Uint8Array | Readable): Promise<Reply> {
-    return new Promise((resolve, reject) => {
+    return new Promise<Reply>((resolve, reject) => {
       const headers: http.OutgoingHttpHeaders = {};
       if (body instanceof Uint8Array) headers["content-length"] = body.length;
       const req = http.request(
@@ -128,8 +137,11 @@ export class TwineClient {
           );
         },
       );
-      req.on("error", (e) => {
+      req.on("error", (e: Error & { code?: string }) => {
         if (e instanceof TwineError) reject(e);
+        // The server closed an idle kept-alive connection just as we reused it: nothing was read.
+        else if (req.reusedSocket && e.code === "ECONNRESET" && !isStream(body))
+          resolve(this.request(method, path, body));
         else reject(new TwineError("client.connection", `request failed: ${e.message}`, { cause: e }));
       });
       if (body === undefined) req.end();

@@ -4,6 +4,7 @@
 // the parent knows the last state that was durable.
 import { writeSync } from "node:fs";
 import { PfsMount } from "./pfs-mount.js";
+import { RootStore } from "./root-store.js";
 import { KEY, bytes, path, prng, snapshot, writeFile } from "./test-helpers.js";
 import { openOptions } from "../vfs/types.js";
 
@@ -17,7 +18,12 @@ const onHostWrite = (): void => {
 };
 
 const rand = prng(7);
-const m = PfsMount.create(dir, KEY, { cacheNodes: 16, onHostWrite });
+// The root store beside the volume: a crash must leave its record at most one commit behind.
+const m = PfsMount.create(dir, KEY, {
+  cacheNodes: 16,
+  onHostWrite,
+  rootStore: new RootStore(`${dir}.state`),
+});
 let step = 0;
 const commit = (): void => {
   m.sync();

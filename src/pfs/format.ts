@@ -125,10 +125,15 @@ export interface NodeRef {
   tag: Buffer;
 }
 
+/** A u64 that must fit `max` (at most 2^53 - 1), read without a BigInt: this is on the per-node path. */
 export function readU64(buf: Buffer, offset: number, max = Number.MAX_SAFE_INTEGER): number {
-  const v = buf.readBigUInt64LE(offset);
-  if (v > BigInt(max)) throw integrity("u64 field out of range");
-  return Number(v);
+  const lo = buf.readUInt32LE(offset);
+  const hi = buf.readUInt32LE(offset + 4);
+  // hi < 2^21 keeps hi * 2^32 + lo below 2^53, exact in a double.
+  if (hi >= 2 ** 21) throw integrity("u64 field out of range");
+  const v = hi * 2 ** 32 + lo;
+  if (v > max) throw integrity("u64 field out of range");
+  return v;
 }
 
 /** Decodes a reference; an all-zero reference (version 0) is a hole and decodes to null. */
@@ -156,8 +161,8 @@ export function encodeRef(buf: Buffer, base: number, ref: NodeRef | null): void 
     buf.fill(0, base, base + REF_SIZE);
     return;
   }
-  buf.writeBigUInt64LE(BigInt(ref.slot), base + REF.slot.offset);
-  buf.writeBigUInt64LE(ref.version, base + REF.version.offset);
+  writeU64(buf, ref.slot, base + REF.slot.offset);
+  writeBigU64(buf, ref.version, base + REF.version.offset);
   ref.nonce.copy(buf, base + REF.nonce.offset);
   ref.tag.copy(buf, base + REF.tag.offset);
   buf.fill(0, base + REF.reserved.offset, base + REF_SIZE);
@@ -278,6 +283,14 @@ function writeU64(out: Buffer, v: number, offset: number): void {
   out.writeUInt32LE(Math.floor(v / 2 ** 32), offset + 4);
 }
 
+const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
+
+/** A u64 bigint; the usual small values skip Buffer's BigInt arithmetic (which allocates). */
+function writeBigU64(out: Buffer, v: bigint, offset: number): void {
+  if (v >= 0n && v <= MAX_SAFE_BIG) writeU64(out, Number(v), offset);
+  else out.writeBigUInt64LE(v, offset);
+}
+
 export function encodeAad(
   out: Buffer,
   volumeId: Buffer,
@@ -290,12 +303,12 @@ export function encodeAad(
 ): Buffer {
   volumeId.copy(out, AAD.volumeId.offset);
   writeU64(out, ino, AAD.ino.offset);
-  out.writeBigUInt64LE(generation, AAD.generation.offset);
+  writeBigU64(out, generation, AAD.generation.offset);
   writeU64(out, index, AAD.index.offset);
-  out.writeBigUInt64LE(version, AAD.version.offset);
-  out.writeUInt8(kind, AAD.kind.offset);
-  out.writeUInt8(level, AAD.level.offset);
-  out.fill(0, AAD.reserved.offset, AAD_SIZE);
+  writeBigU64(out, version, AAD.version.offset);
+  out[AAD.kind.offset] = kind;
+  out[AAD.level.offset] = level;
+  for (let i = AAD.reserved.offset; i < AAD_SIZE; i++) out[i] = 0;
   return out;
 }
 

@@ -43,11 +43,18 @@ export interface StoreOptions {
 
 /** Sealed nodes waiting to be written; runs of adjacent slots go out in one writev. */
 const MAX_PENDING = 64;
+/** Slots fetched by one pread when reads go sequentially (128 KiB). */
+const READ_AHEAD = 32;
 
 export class NodeStore {
   private readonly fd: number;
   private readonly hook: (() => void) | undefined;
   private readonly pending = new Map<number, Buffer>();
+  /** Read buffer: slots [aheadFirst, aheadFirst + aheadCount) as last read from the host. */
+  private readonly ahead = Buffer.allocUnsafe(READ_AHEAD * NODE_SIZE);
+  private aheadFirst = 0;
+  private aheadCount = 0;
+  private lastRead = -2;
   /** `super`, kept open between commits; null until the first commit of a new volume. */
   private superFd: number | null;
 
@@ -90,16 +97,31 @@ export class NodeStore {
     }
   }
 
-  /** Reads one sealed node into `into` (a reused scratch buffer: no allocation, no zero-fill). */
-  read(slot: number, into: Buffer): void {
+  /**
+   * One sealed node, as a view into a reused read buffer (no allocation, no zero-fill) that stays
+   * valid until the next read. A read of the slot after the previous one fetches up to READ_AHEAD
+   * adjacent slots in the same pread (files written in order sit in consecutive slots); random
+   * reads fetch one node. Whatever comes back is authenticated by the caller, node by node.
+   */
+  read(slot: number): Buffer {
     if (this.pending.size > 0) this.flush();
+    const sequential = slot === this.lastRead + 1;
+    this.lastRead = slot;
+    if (slot >= this.aheadFirst && slot < this.aheadFirst + this.aheadCount) {
+      const at = (slot - this.aheadFirst) * NODE_SIZE;
+      return this.ahead.subarray(at, at + NODE_SIZE);
+    }
+    const want = sequential ? READ_AHEAD : 1;
     let n: number;
     try {
-      n = readSync(this.fd, into, 0, NODE_SIZE, slot * NODE_SIZE);
+      n = readSync(this.fd, this.ahead, 0, want * NODE_SIZE, slot * NODE_SIZE);
     } catch (e) {
       throw hostError("read", e);
     }
-    if (n !== NODE_SIZE) throw integrity("node store is truncated");
+    if (n < NODE_SIZE) throw integrity("node store is truncated");
+    this.aheadFirst = slot;
+    this.aheadCount = Math.floor(n / NODE_SIZE);
+    return this.ahead.subarray(0, NODE_SIZE);
   }
 
   /** Queues a sealed node; it reaches the host before any read and before the commit's fdatasync. */
@@ -110,6 +132,7 @@ export class NodeStore {
   }
 
   private flush(): void {
+    this.aheadCount = 0; // the window may hold older contents of the slots written now
     const slots = [...this.pending.keys()].sort((a, b) => a - b);
     try {
       for (let i = 0; i < slots.length;) {

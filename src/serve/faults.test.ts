@@ -15,13 +15,18 @@ import { removeTempDirs, startTestServer, tempDir, type TestServer } from "./tes
 
 const T = { timeout: 30_000 };
 const HEADERS_TIMEOUT_MS = 600;
+const HANDSHAKE_TIMEOUT_MS = 500;
 const MAX_FILE = 64 * 1024;
 let s: TestServer;
 
 before(async () => {
   s = await startTestServer({
     jobs: 2,
-    limits: { headersTimeoutMs: HEADERS_TIMEOUT_MS, maxFileBytes: MAX_FILE },
+    limits: {
+      headersTimeoutMs: HEADERS_TIMEOUT_MS,
+      handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
+      maxFileBytes: MAX_FILE,
+    },
   });
 });
 after(async () => {
@@ -163,6 +168,20 @@ void test("garbage bytes on the TLS port cost only that connection", T, async ()
   await stillServes();
 });
 
+void test(
+  "a connection that never starts its TLS handshake is closed by the handshake timeout",
+  T,
+  async () => {
+    const sock = net.connect(s.handle.port, "127.0.0.1");
+    await new Promise((r) => sock.once("connect", r));
+    const t0 = Date.now();
+    assert.notEqual(await untilClosed(sock, 10_000), null, "the server closed the idle connection");
+    const ms = Date.now() - t0;
+    assert.ok(ms >= HANDSHAKE_TIMEOUT_MS - 100 && ms < 5000, `closed after ${ms} ms`);
+    await stillServes();
+  },
+);
+
 void test("malformed HTTP after the handshake gets a 400 and the connection closed", T, async () => {
   const sock = await rawTls();
   const closed = untilClosed(sock, 5000);
@@ -235,3 +254,37 @@ void test("uploads over the size limit are refused", T, async () => {
   }
   await stillServes();
 });
+
+void test(
+  "connections beyond the limit are dropped at accept; the server serves again once they go",
+  T,
+  async () => {
+    const small = await startTestServer({ jobs: 1, limits: { maxConnections: 3 } });
+    const open: tls.TLSSocket[] = [];
+    try {
+      const connect = (): Promise<tls.TLSSocket> =>
+        new Promise((resolve, reject) => {
+          const sock = tls.connect(
+            { host: "127.0.0.1", port: small.handle.port, rejectUnauthorized: false },
+            () => resolve(sock),
+          );
+          sock.on("error", reject);
+          sock.on("close", () => reject(new Error("closed before the handshake")));
+        });
+      for (let i = 0; i < 3; i++) open.push(await connect());
+      await assert.rejects(connect());
+      await assert.rejects(
+        TwineClient.connect(small.url, { policy: small.policy(), timeoutMs: 3000 }),
+        (e: unknown) => isTwineError(e, "ratls.connect"),
+      );
+      for (const sock of open.splice(0)) sock.destroy();
+      await new Promise((r) => setTimeout(r, 100));
+      const c = await TwineClient.connect(small.url, { policy: small.policy() });
+      assert.equal(c.info.tee, "sim");
+      c.close();
+    } finally {
+      for (const sock of open) sock.destroy();
+      await small.close();
+    }
+  },
+);

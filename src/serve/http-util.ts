@@ -23,7 +23,8 @@ const STATUS: Record<string, number> = {
 
 export function httpStatusOf(e: unknown): number {
   if (!isTwineError(e)) return 500;
-  return STATUS[e.code] ?? 500;
+  // Other errnos from a volume answer the request's own path or name (too long, invalid, exists).
+  return STATUS[e.code] ?? (e.code.startsWith("wasi.") ? 400 : 500);
 }
 
 export function badRequest(message: string): TwineError {
@@ -80,9 +81,13 @@ export function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   });
 }
 
-/** `/v1/jobs/x/files/a%20b` → ["v1", "jobs", "x", "files", "a b"]; empty components dropped. */
+/**
+ * `/v1/jobs/x/files/a%20b` → ["v1", "jobs", "x", "files", "a b"]; empty components dropped. Split by
+ * hand: a URL parser would read a target starting with "//" as a host name and would resolve "..".
+ */
 export function pathComponents(url: string): string[] {
-  const pathname = new URL(url, "https://twine.invalid").pathname;
+  const q = url.indexOf("?");
+  const pathname = q < 0 ? url : url.slice(0, q);
   const out: string[] = [];
   for (const raw of pathname.split("/")) {
     if (raw === "") continue;
@@ -98,5 +103,6 @@ export function pathComponents(url: string): string[] {
 }
 
 export function queryOf(url: string): URLSearchParams {
-  return new URL(url, "https://twine.invalid").searchParams;
+  const q = url.indexOf("?");
+  return new URLSearchParams(q < 0 ? "" : url.slice(q + 1));
 }

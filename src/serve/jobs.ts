@@ -73,7 +73,7 @@ export interface JobLimits {
 const KEY_BYTES = 32;
 const CHUNK = 1 << 20;
 
-export function jobTag(id: string): string {
+function jobTag(id: string): string {
   return createHash("sha256").update(id).digest("hex").slice(0, 12);
 }
 
@@ -88,7 +88,7 @@ function under(mountPath: string, path: readonly string[]): string[] | undefined
   return path.slice(m.length);
 }
 
-export function checkGuestPath(path: readonly string[]): void {
+function checkGuestPath(path: readonly string[]): void {
   if (path.length === 0) throw new TwineError("serve.bad_request", "empty guest path");
   for (const c of path) {
     if (c === "." || c === ".." || c.includes("\0") || c.includes("/"))
@@ -110,10 +110,6 @@ export class JobManager {
     if (!(Number.isSafeInteger(concurrency) && concurrency > 0))
       throw new TwineError("serve.options", `jobs must be a positive integer, got ${concurrency}`);
     mkdirSync(join(stateDir, "jobs"), { recursive: true });
-  }
-
-  get size(): number {
-    return this.jobs.size;
   }
 
   create(): { id: string; tag: string } {
@@ -158,6 +154,8 @@ export class JobManager {
         job.volumes.push(PfsMount.create(this.volumeDir(job, i), job.key));
     } catch (e) {
       for (const v of job.volumes.splice(0)) v.close();
+      for (let i = 0; i < this.spec.pfs.length; i++)
+        rmSync(this.volumeDir(job, i), { recursive: true, force: true });
       delete job.key;
       throw e;
     }

@@ -13,7 +13,8 @@ const CLIENTS = Number(process.env.TWINE_SERVE_LOAD_CLIENTS ?? "50");
 let s: TestServer;
 
 before(async () => {
-  s = await startTestServer({ jobs: 2 });
+  // A generous guest timeout: on a loaded machine a queued job's run must not be cut short.
+  s = await startTestServer({ jobs: 2, spec: { timeoutMs: 30_000 } });
 });
 after(async () => {
   await s.close();

@@ -101,6 +101,10 @@ void test("a job runs end to end: key, inputs, start, wait, output file, stdout,
     // The encrypted volume, decrypted by the owner alone.
     assert.equal(await readFetchedVolume(c, id, key, "out.txt"), "processed: HELLO TWINE");
     await rejectsWith(c.getFile(id, "/data/missing.txt"), "wasi.noent");
+    // Uploads make parent directories; ended jobs' files are read back from them.
+    const nested = await submit(c, { "/data/mode": "exit 0", "/data/a/b c/d.txt": "deep" });
+    assert.equal((await c.wait(nested.id)).exitCode, 0);
+    assert.equal((await c.getFile(nested.id, "/data/a/b c/d.txt")).toString(), "deep");
     await c.deleteJob(id);
     await rejectsWith(c.status(id), "serve.no_job");
   } finally {

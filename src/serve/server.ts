@@ -350,11 +350,20 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
   }
 
   await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(o.port ?? 0, o.host ?? "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve();
+    server.once("error", (e: Error & { code?: string }) => {
+      clearInterval(refresh);
+      jobs.close();
+      reject(
+        new TwineError(
+          "io.host",
+          `cannot listen on ${o.host ?? "127.0.0.1"}:${o.port ?? 0} (${e.code ?? e.message})`,
+          {
+            cause: e,
+          },
+        ),
+      );
     });
+    server.listen(o.port ?? 0, o.host ?? "127.0.0.1", () => resolve());
   });
   const addr = server.address() as AddressInfo;
   return {
