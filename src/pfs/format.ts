@@ -138,12 +138,13 @@ export function readU64(buf: Buffer, offset: number, max = Number.MAX_SAFE_INTEG
 
 /** Decodes a reference; an all-zero reference (version 0) is a hole and decodes to null. */
 export function decodeRef(buf: Buffer, base: number): NodeRef | null {
-  const version = buf.readBigUInt64LE(base + REF.version.offset);
   if (!isZero(buf, REF.reserved, base)) throw integrity("reserved bytes of a node reference are set");
-  if (version === 0n) {
+  // Holes are the common case in growing files: tell them apart without allocating a BigInt.
+  if (isZero(buf, REF.version, base)) {
     if (!isZero(buf, { offset: 0, size: REF_SIZE }, base)) throw integrity("malformed hole reference");
     return null;
   }
+  const version = buf.readBigUInt64LE(base + REF.version.offset);
   const slot = readU64(buf, base + REF.slot.offset, MAX_SLOT - 1);
   // Nonce and tag are adjacent: one copy (the parent's buffer is reused), two views.
   const n = base + REF.nonce.offset;

@@ -97,6 +97,49 @@ interface CachedNode {
   ref: NodeRef | null;
   /** Pinned nodes are never evicted (a caller is editing them across cache insertions). */
   pins: number;
+  /** Neighbours in the LRU list (older, newer). */
+  prev: CachedNode | null;
+  next: CachedNode | null;
+}
+
+/**
+ * The cache's recency order, least recently used first. Intrusive (the links live in the nodes), so
+ * touching a node on every access allocates and hashes nothing.
+ */
+class LruList {
+  private head: CachedNode | null = null;
+  private tail: CachedNode | null = null;
+  size = 0;
+
+  add(n: CachedNode): void {
+    n.prev = this.tail;
+    n.next = null;
+    if (this.tail) this.tail.next = n;
+    else this.head = n;
+    this.tail = n;
+    this.size++;
+  }
+
+  delete(n: CachedNode): void {
+    if (n.prev) n.prev.next = n.next;
+    else this.head = n.next;
+    if (n.next) n.next.prev = n.prev;
+    else this.tail = n.prev;
+    n.prev = n.next = null;
+    this.size--;
+  }
+
+  touch(n: CachedNode): void {
+    if (n === this.tail) return;
+    this.delete(n);
+    this.add(n);
+  }
+
+  /** The least recently used node that is not pinned. */
+  victim(): CachedNode | null {
+    for (let c = this.head; c; c = c.next) if (c.pins === 0) return c;
+    return null;
+  }
 }
 
 export interface NodeInfo {
@@ -138,7 +181,7 @@ function nodesFor(size: number): number {
 
 export class Volume {
   private readonly inodes = new Map<number, Inode>();
-  private readonly lru = new Set<CachedNode>();
+  private readonly lru = new LruList();
   private readonly pool: Buffer[] = [];
   private readonly aad = Buffer.alloc(AAD_SIZE);
   private readonly capacity: number;
@@ -459,8 +502,7 @@ export class Volume {
     const key = nodeKey(level, index);
     const hit = o.nodes.get(key);
     if (hit) {
-      this.lru.delete(hit);
-      this.lru.add(hit);
+      this.lru.touch(hit);
       return hit;
     }
     if (index >= this.width(o, level)) {
@@ -478,7 +520,18 @@ export class Volume {
     } else {
       buf = this.load(o, level, index, ref);
     }
-    const n: CachedNode = { owner: o, level, index, key, buf, dirty: false, ref, pins: 0 };
+    const n: CachedNode = {
+      owner: o,
+      level,
+      index,
+      key,
+      buf,
+      dirty: false,
+      ref,
+      pins: 0,
+      prev: null,
+      next: null,
+    };
     this.insert(n);
     return n;
   }
@@ -502,14 +555,8 @@ export class Volume {
     this.evicting = true;
     try {
       while (this.lru.size > this.capacity) {
-        let victim: CachedNode | undefined;
-        for (const c of this.lru) {
-          if (c.pins === 0) {
-            victim = c;
-            break;
-          }
-        }
-        if (victim === undefined) break;
+        const victim = this.lru.victim();
+        if (victim === null) break;
         this.lru.delete(victim);
         victim.owner.nodes.delete(victim.key);
         if (victim.dirty) this.flushNode(victim);
@@ -566,6 +613,8 @@ export class Volume {
         dirty: true,
         ref: null,
         pins: 0,
+        prev: null,
+        next: null,
       });
     }
   }
