@@ -1,16 +1,11 @@
 // `twine verify EVIDENCE --collateral DIR|FILE …`: verifies an SGX/TDX quote or SEV-SNP report offline
 // and prints a verdict. Exit 0 only when every check passed, 1 when rejected, 2 on usage errors
 // (including unreadable input files).
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { join } from "node:path";
 import type { Command } from "commander";
 import { TwineError } from "../errors.js";
-import { parseDcapCollateral, parsePolicy, snpCollateralFrom, verifyEvidence } from "../attest/index.js";
-import type { DcapCollateral, EvidenceKind, Policy, SnpCollateral, Verdict } from "../attest/index.js";
-
-const MAX_INPUT = 4 * 1024 * 1024;
-const MAX_DIR_FILES = 64;
-const CERT_EXT = /\.(pem|der|cer|crt)$/i;
+import { parsePolicy, verifyEvidence } from "../attest/index.js";
+import { loadCollateralFiles, readBoundedFile } from "../attest/collateral-files.js";
+import type { EvidenceKind, Policy, Verdict } from "../attest/index.js";
 
 interface VerifyFlags {
   sgxRoot?: string;
@@ -26,60 +21,7 @@ function usage(message: string): TwineError {
   return new TwineError("cli.usage", message);
 }
 
-function readInput(path: string, what: string): Uint8Array {
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw usage(`${what} ${path} is not a file`);
-    if (st.size > MAX_INPUT) throw usage(`${what} ${path} is larger than ${MAX_INPUT} bytes`);
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    if (e instanceof TwineError) throw e;
-    const code = (e as { code?: string }).code ?? "error";
-    throw new TwineError("cli.usage", `cannot read ${what} ${path} (${code})`, { cause: e });
-  }
-}
-
-function isJson(b: Uint8Array): boolean {
-  const t = Buffer.from(b.subarray(0, 16)).toString("latin1").trimStart();
-  return t.startsWith("{");
-}
-
-/** Files and folders (one level) → DCAP collateral (one JSON bundle) or SNP certificates. */
-export function loadCollateral(paths: readonly string[]): DcapCollateral | SnpCollateral {
-  const files: { path: string; bytes: Uint8Array }[] = [];
-  for (const p of paths) {
-    let isDir: boolean;
-    try {
-      isDir = statSync(p).isDirectory();
-    } catch (e) {
-      throw new TwineError(
-        "cli.usage",
-        `cannot read collateral ${p} (${(e as { code?: string }).code ?? "error"})`,
-        { cause: e },
-      );
-    }
-    if (!isDir) {
-      files.push({ path: p, bytes: readInput(p, "collateral") });
-      continue;
-    }
-    const names = readdirSync(p)
-      .filter((n) => n.endsWith(".json") || CERT_EXT.test(n))
-      .sort();
-    if (names.length > MAX_DIR_FILES)
-      throw usage(`collateral folder ${p} has more than ${MAX_DIR_FILES} files`);
-    for (const n of names) {
-      const full = join(p, n);
-      if (statSync(full).isFile()) files.push({ path: full, bytes: readInput(full, "collateral") });
-    }
-  }
-  const json = files.filter((f) => isJson(f.bytes));
-  if (json.length > 1)
-    throw usage(`more than one JSON collateral bundle: ${json.map((f) => f.path).join(", ")}`);
-  if (json.length === 1) return parseDcapCollateral(json[0]!.bytes);
-  if (files.length === 0)
-    throw usage("no collateral found (a DCAP collateral .json, or SNP .pem/.der certificates)");
-  return snpCollateralFrom(files.map((f) => f.bytes));
-}
+const readInput = (path: string, what: string): Uint8Array => readBoundedFile(path, what, "cli.usage");
 
 function parseKind(s: string | undefined): EvidenceKind | undefined {
   if (s === undefined || s === "sgx" || s === "tdx" || s === "snp") return s;
@@ -146,7 +88,7 @@ export function registerVerify(program: Command): void {
       const kind = parseKind(flags.kind);
       const now = parseNow(flags.now);
       const evidence = readInput(evidencePath, "evidence");
-      const collateral = loadCollateral(flags.collateral);
+      const collateral = loadCollateralFiles(flags.collateral, "cli.usage");
       let policy: Policy = {};
       if (flags.policy !== undefined) {
         const text = Buffer.from(readInput(flags.policy, "policy")).toString("utf8");

@@ -6,6 +6,8 @@ import type { Duplex, Readable } from "node:stream";
 import { TwineError, type ErrorCode } from "../errors.js";
 import { peerCheckOf, type OwnerPolicy } from "../ratls/owner-policy.js";
 import { connectRatls, type PeerCheck } from "../ratls/tls.js";
+// Types only: the wire format is defined once, by the server.
+import type { JobState, JobStatus as WireStatus } from "../serve/jobs.js";
 
 export interface ServerInfo {
   /** The launch hash the server's certificate binds (hex), as `twine measure` prints it. */
@@ -17,17 +19,12 @@ export interface ServerInfo {
   pfs: string[];
 }
 
-export type JobState = "created" | "queued" | "running" | "exited" | "failed";
+export type { JobState };
 
-export interface JobStatus {
-  id: string;
-  state: JobState;
-  exitCode?: number;
-  error?: { code: string; message: string };
+/** A job's status as the server sends it, with the captured output decoded. */
+export interface JobStatus extends Omit<WireStatus, "stdout" | "stderr"> {
   stdout: Buffer;
   stderr: Buffer;
-  stdoutTruncated: boolean;
-  stderrTruncated: boolean;
 }
 
 export interface ClientOptions {
@@ -208,11 +205,6 @@ export class TwineClient {
   close(): void {
     this.agent.destroy();
   }
-}
-
-interface WireStatus extends Omit<JobStatus, "stdout" | "stderr"> {
-  stdout: string;
-  stderr: string;
 }
 
 function statusOf(w: WireStatus): JobStatus {

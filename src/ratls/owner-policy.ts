@@ -2,10 +2,10 @@
 // evidence is judged (evidence policy, collateral, roots, certificate age). Parsed strictly: an
 // unknown key or a malformed value is an error, since a typo must never weaken what is accepted.
 // Paths in the file are relative to the file's folder.
-import { readdirSync, readFileSync, statSync } from "node:fs";
-import { dirname, isAbsolute, join, resolve } from "node:path";
+import { dirname, isAbsolute, resolve } from "node:path";
 import { TwineError } from "../errors.js";
-import { parseDcapCollateral, parsePolicy, snpCollateralFrom } from "../attest/index.js";
+import { parsePolicy } from "../attest/index.js";
+import { loadCollateralFiles, MAX_EVIDENCE_FILE, readBoundedFile } from "../attest/collateral-files.js";
 import type { DcapCollateral, Policy, SnpCollateral, TrustRoots } from "../attest/index.js";
 import { SimTee, defaultSimDir } from "../tee/sim.js";
 import { BACKDATE_MS } from "./cert.js";
@@ -13,9 +13,6 @@ import type { PeerCheck } from "./tls.js";
 
 export const DEFAULT_MAX_CERT_AGE_SECONDS = 600;
 const MAX_POLICY_FILE = 1024 * 1024;
-const MAX_INPUT = 4 * 1024 * 1024;
-const MAX_DIR_FILES = 64;
-const CERT_EXT = /\.(pem|der|cer|crt)$/i;
 const KEYS = new Set([
   "launchHashes",
   "evidence",
@@ -42,57 +39,12 @@ function invalid(detail: string, cause?: unknown): TwineError {
   return new TwineError("policy.invalid", `owner policy: ${detail}`, cause === undefined ? {} : { cause });
 }
 
-function readBytes(path: string, what: string, max: number): Uint8Array {
-  try {
-    const st = statSync(path);
-    if (!st.isFile()) throw new TwineError("policy.read", `${what} ${path} is not a file`);
-    if (st.size > max) throw new TwineError("policy.read", `${what} ${path} is larger than ${max} bytes`);
-    return new Uint8Array(readFileSync(path));
-  } catch (e) {
-    if (e instanceof TwineError) throw e;
-    const code = (e as { code?: string }).code ?? "error";
-    throw new TwineError("policy.read", `cannot read ${what} ${path} (${code})`, { cause: e });
-  }
-}
+const readBytes = (path: string, what: string, max: number): Uint8Array =>
+  readBoundedFile(path, what, "policy.read", max);
 
-function isJson(b: Uint8Array): boolean {
-  return Buffer.from(b.subarray(0, 16)).toString("latin1").trimStart().startsWith("{");
-}
-
-/** As `twine verify --collateral`: files and folders (one level) → one DCAP JSON bundle or SNP certs. */
-function loadCollateralFiles(paths: readonly string[]): DcapCollateral | SnpCollateral {
-  const files: { path: string; bytes: Uint8Array }[] = [];
-  for (const p of paths) {
-    let isDir: boolean;
-    try {
-      isDir = statSync(p).isDirectory();
-    } catch (e) {
-      const code = (e as { code?: string }).code ?? "error";
-      throw new TwineError("policy.read", `cannot read collateral ${p} (${code})`, { cause: e });
-    }
-    if (!isDir) {
-      files.push({ path: p, bytes: readBytes(p, "collateral", MAX_INPUT) });
-      continue;
-    }
-    const names = readdirSync(p)
-      .filter((n) => n.endsWith(".json") || CERT_EXT.test(n))
-      .sort();
-    if (names.length > MAX_DIR_FILES)
-      throw invalid(`collateral folder ${p} has more than ${MAX_DIR_FILES} files`);
-    for (const n of names) {
-      const full = join(p, n);
-      if (statSync(full).isFile())
-        files.push({ path: full, bytes: readBytes(full, "collateral", MAX_INPUT) });
-    }
-  }
-  const json = files.filter((f) => isJson(f.bytes));
+function loadCollateral(paths: readonly string[]): DcapCollateral | SnpCollateral {
   try {
-    if (json.length > 1)
-      throw invalid(`more than one JSON collateral bundle: ${json.map((f) => f.path).join(", ")}`);
-    if (json.length === 1) return parseDcapCollateral(json[0]!.bytes);
-    if (files.length === 0)
-      throw invalid("no collateral found (a DCAP collateral .json, or SNP certificates)");
-    return snpCollateralFrom(files.map((f) => f.bytes));
+    return loadCollateralFiles(paths, "policy.read");
   } catch (e) {
     if (e instanceof TwineError && e.code.startsWith("policy.")) throw e;
     throw invalid(`collateral: ${e instanceof Error ? e.message : String(e)}`, e);
@@ -165,9 +117,9 @@ export function parseOwnerPolicy(text: string, baseDir: string): OwnerPolicy {
 
   let collateral: DcapCollateral | SnpCollateral;
   let rootDer: Uint8Array | undefined =
-    sgxRootPath === undefined ? undefined : readBytes(sgxRootPath, "sgxRoot", MAX_INPUT);
+    sgxRootPath === undefined ? undefined : readBytes(sgxRootPath, "sgxRoot", MAX_EVIDENCE_FILE);
   if (collateralPaths !== undefined) {
-    collateral = loadCollateralFiles(collateralPaths);
+    collateral = loadCollateral(collateralPaths);
   } else if (dangerousAllowSim) {
     // The sim's own collateral and root: it proves nothing, so there is nothing to fetch.
     const dir = o.simDir === undefined ? defaultSimDir() : at(onePath(o.simDir, "simDir"));
