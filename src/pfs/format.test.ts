@@ -12,6 +12,8 @@ import {
   NODE_SIZE,
   REF,
   REF_SIZE,
+  ROOT_RECORD,
+  ROOT_RECORD_SIZE,
   SUPER,
   SUPER_USED,
   decodeDir,
@@ -51,6 +53,7 @@ void test("layout tables are contiguous and add up to their sizes", () => {
   contiguous(INODE, INODE_SIZE);
   contiguous(AAD, AAD_SIZE);
   contiguous(DIRENT, DIRENT_HEADER);
+  contiguous(ROOT_RECORD, ROOT_RECORD_SIZE);
   assert.equal(NODE_SIZE % REF_SIZE, 0);
   assert.equal(NODE_SIZE % INODE_SIZE, 0);
 });

@@ -7,7 +7,7 @@ import { isTwineError } from "../errors.js";
 import { ROOT_RECORD, ROOT_RECORD_SIZE } from "./format.js";
 import { deriveKeys } from "./keys.js";
 import { PfsMount } from "./pfs-mount.js";
-import { RootStore, defaultStateDir } from "./root-store.js";
+import { RootStore, decodeRootRecord, defaultStateDir, encodeRootRecord } from "./root-store.js";
 import { KEY, readFile, tempDir, writeFile } from "./test-helpers.js";
 import type { VolumeOptions } from "./volume.js";
 import { createMount } from "../vfs/index.js";
@@ -53,6 +53,28 @@ void test("the state directory: $TWINE_STATE_DIR, else $XDG_STATE_HOME/twine, el
   assert.equal(defaultStateDir({ TWINE_STATE_DIR: "/s", XDG_STATE_HOME: "/x", HOME: "/h" }), "/s");
   assert.equal(defaultStateDir({ XDG_STATE_HOME: "/x" }), "/x/twine");
   assert.match(defaultStateDir({}), /\/\.local\/state\/twine$/);
+});
+
+void test("a root record round-trips and is bound to its volume, slot and key", () => {
+  const id = Buffer.alloc(16, 3);
+  const keys = deriveKeys(KEY, id);
+  const root = { version: 7n, rootHash: Buffer.alloc(32, 5) };
+  const b = encodeRootRecord(keys, id, root);
+  assert.equal(b.length, ROOT_RECORD_SIZE);
+  assert.deepEqual(decodeRootRecord(keys, id, b, 1), root);
+  assert.equal(
+    code(() => decodeRootRecord(keys, id, b, 0)),
+    "pfs.integrity",
+    "version 7 belongs in slot 1",
+  );
+  assert.equal(
+    code(() => decodeRootRecord(keys, Buffer.alloc(16, 4), b, 1)),
+    "pfs.integrity",
+  );
+  assert.equal(
+    code(() => decodeRootRecord(deriveKeys(Buffer.alloc(32, 1), id), id, b, 1)),
+    "pfs.integrity",
+  );
 });
 
 void test("every commit is recorded: the record follows the volume's root", (t) => {
