@@ -8,6 +8,7 @@ import { closeSync, mkdirSync, openSync, readSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { TwineError, isTwineError } from "../errors.js";
 import { PfsMount } from "../pfs/pfs-mount.js";
+import { RootStore } from "../pfs/root-store.js";
 import { Runtime, type RunOptions, type RunTeeOptions } from "../runtime/runtime.js";
 import type { Tiering } from "../runtime/tiering.js";
 import { FILETYPE, openOptions, type FileHandle } from "../vfs/types.js";
@@ -96,6 +97,14 @@ function checkGuestPath(path: readonly string[]): void {
   }
 }
 
+/**
+ * Each job's volumes record their last root in the job's own folder, so the host cannot hand a later
+ * step of the job (the run, a download) an older copy of its volume; deleting the job removes it too.
+ */
+function rootsOf(job: { dir: string }): RootStore {
+  return new RootStore(job.dir);
+}
+
 export class JobManager {
   private readonly jobs = new Map<string, Job>();
   private readonly queue: Job[] = [];
@@ -151,7 +160,7 @@ export class JobManager {
     job.key = Buffer.from(key);
     try {
       for (let i = 0; i < this.spec.pfs.length; i++)
-        job.volumes.push(PfsMount.create(this.volumeDir(job, i), job.key));
+        job.volumes.push(PfsMount.create(this.volumeDir(job, i), job.key, { rootStore: rootsOf(job) }));
     } catch (e) {
       for (const v of job.volumes.splice(0)) v.close();
       for (let i = 0; i < this.spec.pfs.length; i++)
@@ -274,6 +283,7 @@ export class JobManager {
             hostPath: this.volumeDir(job, i),
             key,
             create: false,
+            rootStore: job.dir,
           })),
         ],
         stdin,
@@ -381,7 +391,10 @@ export class JobManager {
     const job = this.ended(id);
     if (job.key === undefined) throw stateError("the job has no key");
     const { index, inner } = this.locate(path);
-    const volume = PfsMount.open(this.volumeDir(job, index), job.key, { readonly: true });
+    const volume = PfsMount.open(this.volumeDir(job, index), job.key, {
+      readonly: true,
+      rootStore: rootsOf(job),
+    });
     try {
       const h = volume.open(inner, openOptions({ read: true }));
       try {

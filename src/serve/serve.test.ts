@@ -1,7 +1,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { cpSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { TwineClient } from "../client/client.js";
 import { isTwineError } from "../errors.js";
@@ -111,6 +111,34 @@ void test("a job runs end to end: key, inputs, start, wait, output file, stdout,
     c.close();
   }
 });
+
+void test(
+  "the host cannot hand a job an older copy of its volume (root store in the job's folder)",
+  T,
+  async () => {
+    const c = await client();
+    try {
+      const id = await c.createJob();
+      const key = randomBytes(32);
+      await c.putKey(id, key);
+      await c.putFile(id, "/data/mode", Buffer.from("ok"));
+      await c.putFile(id, "/data/in.txt", Buffer.from("first"));
+      const volume = join(s.stateDir, "jobs", id, "volume-0");
+      const old = tempDir("old-volume");
+      cpSync(volume, old, { recursive: true });
+      await c.putFile(id, "/data/in.txt", Buffer.from("second"));
+      // The host swaps the older, validly signed copy back in before the job runs.
+      cpSync(old, volume, { recursive: true });
+      await c.start(id);
+      const st = await c.wait(id);
+      assert.equal(st.state, "failed", JSON.stringify(st));
+      assert.equal(st.error?.code, "pfs.rollback");
+      assert.equal(st.stdout.length, 0);
+    } finally {
+      c.close();
+    }
+  },
+);
 
 void test("a client whose policy names another launch is refused before it sends anything", T, async () => {
   const before = requestLines(s.log).length;
