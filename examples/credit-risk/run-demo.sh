@@ -50,6 +50,16 @@ fail() {
   printf 'run-demo: %s\n' "$*" >&2
   exit 1
 }
+# await_line PID PATTERN OUT LOG NAME: wait (10 s at most) until the background server PID prints a line
+# matching PATTERN to OUT; fail with its LOG if it exits first.
+await_line() {
+  for _ in $(seq 1 100); do
+    grep -q "$2" "$3" 2>/dev/null && return 0
+    kill -0 "$1" 2>/dev/null || fail "$5 did not start: $(cat "$4")"
+    sleep 0.1
+  done
+  fail "$5 printed no line matching $2 within 10 s"
+}
 json_field() { node -e 'process.stdout.write(String(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[process.argv[2]]))' "$1" "$2"; }
 
 # The launch the owner agrees to, fixed once: the same flags go to `twine measure` and `twine run`.
@@ -92,11 +102,7 @@ node "$ROOT/bin/twine.js" provision serve --policy "$OWNER/policy.json" --secret
   >"$OWNER/server.out" 2>"$OWNER/server.log" &
 SERVER=$!
 PIDS+=("$SERVER")
-for _ in $(seq 1 100); do
-  grep -q '^port ' "$OWNER/server.out" 2>/dev/null && break
-  kill -0 "$SERVER" 2>/dev/null || fail "the provisioning server did not start: $(cat "$OWNER/server.log")"
-  sleep 0.1
-done
+await_line "$SERVER" '^port ' "$OWNER/server.out" "$OWNER/server.log" "the provisioning server"
 PORT=$(sed -n 's/^port //p' "$OWNER/server.out")
 [[ -n $PORT ]] || fail "the provisioning server printed no port"
 [[ $(sed -n 's/^fingerprint //p' "$OWNER/server.out") == "$PIN" ]] || fail "the server's fingerprint is not the pin"
@@ -156,11 +162,7 @@ node "$ROOT/bin/twine.js" serve --tee sim "${SERVE_FLAGS[@]}" --state "$HOST/ser
   "$HOST/credit_risk.wasm" -- "${GUEST_ARGS[@]}" >"$HOST/serve.out" 2>"$HOST/serve.log" &
 SERVE=$!
 PIDS+=("$SERVE")
-for _ in $(seq 1 100); do
-  grep -q '^listening on ' "$HOST/serve.out" 2>/dev/null && break
-  kill -0 "$SERVE" 2>/dev/null || fail "twine serve did not start: $(cat "$HOST/serve.log")"
-  sleep 0.1
-done
+await_line "$SERVE" '^listening on ' "$HOST/serve.out" "$HOST/serve.log" "twine serve"
 URL=$(sed -n 's/^listening on //p' "$HOST/serve.out")
 [[ -n $URL ]] || fail "twine serve printed no address"
 echo "serving on $URL"
