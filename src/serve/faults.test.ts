@@ -11,7 +11,7 @@ import { TwineClient } from "../client/client.js";
 import { isTwineError } from "../errors.js";
 import { PfsMount } from "../pfs/pfs-mount.js";
 import { openOptions } from "../vfs/types.js";
-import { removeTempDirs, startTestServer, tempDir, type TestServer } from "./test-support.js";
+import { removeTempDirs, submit, startTestServer, tempDir, type TestServer } from "./test-support.js";
 
 const T = { timeout: 30_000 };
 const HEADERS_TIMEOUT_MS = 600;
@@ -36,15 +36,6 @@ after(async () => {
 
 async function client(): Promise<TwineClient> {
   return TwineClient.connect(s.url, { policy: s.policy() });
-}
-
-async function submit(c: TwineClient, files: Record<string, string>): Promise<{ id: string; key: Buffer }> {
-  const id = await c.createJob();
-  const key = randomBytes(32);
-  await c.putKey(id, key);
-  for (const [p, text] of Object.entries(files)) await c.putFile(id, p, Buffer.from(text));
-  await c.start(id);
-  return { id, key };
 }
 
 /** A normal job still runs to completion: the server is alive and serving. */

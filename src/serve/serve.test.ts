@@ -10,6 +10,7 @@ import { openOptions } from "../vfs/types.js";
 import { jobManifest } from "./server.js";
 import {
   removeTempDirs,
+  submit,
   requestLines,
   serveJobSpec,
   startTestServer,
@@ -38,16 +39,6 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
     assert.equal(e.code, code);
     return true;
   });
-}
-
-/** Creates a job with a fresh key, uploads `files` (guest path → content) and starts it. */
-async function submit(c: TwineClient, files: Record<string, string>): Promise<{ id: string; key: Buffer }> {
-  const id = await c.createJob();
-  const key = randomBytes(32);
-  await c.putKey(id, key);
-  for (const [p, text] of Object.entries(files)) await c.putFile(id, p, Buffer.from(text));
-  await c.start(id);
-  return { id, key };
 }
 
 /** Reads a file from a volume fetched as raw files, with the owner's key (what `twine pfs export` does). */

@@ -5,6 +5,8 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "nod
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { randomBytes } from "node:crypto";
+import type { TwineClient } from "../client/client.js";
 import { parseOwnerPolicy, type OwnerPolicy } from "../ratls/owner-policy.js";
 import { SimTee } from "../tee/sim.js";
 import type { JobSpec } from "./jobs.js";
@@ -109,4 +111,17 @@ export async function startTestServer(
 /** Lines the server logged for requests (not TLS or HTTP parse errors). */
 export function requestLines(log: readonly string[]): string[] {
   return log.filter((l) => / (GET|PUT|POST|DELETE) /.test(l));
+}
+
+/** Creates a job with a fresh key, uploads `files` (guest path → content) and starts it. */
+export async function submit(
+  c: TwineClient,
+  files: Record<string, string>,
+): Promise<{ id: string; key: Buffer }> {
+  const id = await c.createJob();
+  const key = randomBytes(32);
+  await c.putKey(id, key);
+  for (const [p, text] of Object.entries(files)) await c.putFile(id, p, Buffer.from(text));
+  await c.start(id);
+  return { id, key };
 }
