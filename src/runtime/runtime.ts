@@ -25,6 +25,8 @@ export interface RunOptions {
   stdin?: number;
   stdout?: number;
   stderr?: number;
+  /** Most bytes of guest stdout and of stderr passed on to their fds; the rest are dropped. */
+  outputLimitBytes?: number;
   /** Wall-clock limit on the guest's run, from `_start` (compilation does not count). */
   timeoutMs?: number;
   /** Cap on the guest's linear memory; enforced by rewriting the module's memory maximum. */
@@ -104,6 +106,7 @@ export class Runtime {
       stdin: o.stdin ?? 0,
       stdout: o.stdout ?? 1,
       stderr: o.stderr ?? 2,
+      ...(o.outputLimitBytes === undefined ? {} : { outputLimitBytes: o.outputLimitBytes }),
       ...(o.maxOpenFds === undefined ? {} : { maxOpenFds: o.maxOpenFds }),
       // The module hash is over the bytes as given, before the memory cap rewrote them.
       ...(o.tee === undefined
@@ -243,6 +246,12 @@ function validateOptions(o: RunOptions): void {
   }
   if (o.maxOpenFds !== undefined && !(Number.isSafeInteger(o.maxOpenFds) && o.maxOpenFds > 0)) {
     throw bad(`maxOpenFds must be a positive integer, got ${o.maxOpenFds}`);
+  }
+  if (
+    o.outputLimitBytes !== undefined &&
+    !(Number.isSafeInteger(o.outputLimitBytes) && o.outputLimitBytes >= 0)
+  ) {
+    throw bad(`outputLimitBytes must be a non-negative integer, got ${o.outputLimitBytes}`);
   }
   if (o.tiering !== undefined && !TIERINGS.includes(o.tiering)) {
     throw bad(`tiering must be one of ${TIERINGS.join(", ")}, got ${String(o.tiering)}`);

@@ -13,6 +13,7 @@ export interface WorkerInput {
   stdin: number;
   stdout: number;
   stderr: number;
+  outputLimitBytes?: number;
   maxOpenFds?: number;
   /** When set, the guest also gets the TEE's `env` imports (attestation, sealing). */
   tee?: TeeConfig;

@@ -44,6 +44,7 @@ async function setup(input: WorkerInput): Promise<{ wasi: Wasi; instance: WasmIn
       stdin: input.stdin,
       stdout: input.stdout,
       stderr: input.stderr,
+      ...(input.outputLimitBytes === undefined ? {} : { outputLimitBytes: input.outputLimitBytes }),
       ...(input.maxOpenFds === undefined ? {} : { maxOpenFds: input.maxOpenFds }),
     });
   } catch (e) {

@@ -3,7 +3,7 @@
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, statSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { join } from "node:path";
 import * as tls from "node:tls";
@@ -15,6 +15,7 @@ import { removeTempDirs, submit, startTestServer, tempDir, type TestServer } fro
 
 const T = { timeout: 30_000 };
 const HEADERS_TIMEOUT_MS = 600;
+const OUTPUT_CAP = 256 * 1024;
 const HANDSHAKE_TIMEOUT_MS = 500;
 const MAX_FILE = 64 * 1024;
 let s: TestServer;
@@ -24,6 +25,7 @@ before(async () => {
     jobs: 2,
     limits: {
       headersTimeoutMs: HEADERS_TIMEOUT_MS,
+      outputCapBytes: OUTPUT_CAP,
       handshakeTimeoutMs: HANDSHAKE_TIMEOUT_MS,
       maxFileBytes: MAX_FILE,
     },
@@ -121,6 +123,22 @@ void test("trapping, spinning and memory-hog guests fail alone while other jobs 
     assert.equal(exit7?.exitCode, 7);
     assert.equal(ok2?.state, "exited");
     assert.equal((await c.getFile(jobs[5].id, "/data/out.txt")).toString(), "processed: TWO");
+  } finally {
+    c.close();
+  }
+});
+
+void test("a guest flooding stdout fills no more than the output cap on the host", T, async () => {
+  const c = await client();
+  try {
+    const flood = await submit(c, { "/data/mode": "flood" });
+    const st = await c.wait(flood.id);
+    assert.equal(st.state, "exited", JSON.stringify(st.error));
+    assert.equal(st.exitCode, 0);
+    assert.equal(st.stdoutTruncated, true);
+    assert.equal(st.stdout.length, OUTPUT_CAP);
+    // 64 MiB written by the guest; the host file holds the cap and one byte.
+    assert.equal(statSync(join(s.stateDir, "jobs", flood.id, "stdout")).size, OUTPUT_CAP + 1);
   } finally {
     c.close();
   }

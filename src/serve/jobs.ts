@@ -291,6 +291,8 @@ export class JobManager {
         stderr,
         timeoutMs: s.timeoutMs,
         maxMemoryBytes: s.maxMemoryBytes,
+        // One byte past the cap, so the status can say the output was truncated.
+        outputLimitBytes: this.limits.outputCapBytes + 1,
       };
       if (s.argv0 !== undefined) options.argv0 = s.argv0;
       if (s.maxOpenFds !== undefined) options.maxOpenFds = s.maxOpenFds;

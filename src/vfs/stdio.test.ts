@@ -80,6 +80,22 @@ void test("stdio: filetype of regular files, character devices and pipes; not se
   }
 });
 
+void test("stdio: past its limit a handle drops output but reports it written", () => {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), "twine-stdio-"));
+  const file = path.join(tmp, "out");
+  const fd = fs.openSync(file, "w");
+  try {
+    const h = new StdioHandle(fd, 10);
+    assert.equal(h.pwrite(pattern(6), 0n), 6);
+    assert.equal(h.pwrite(pattern(6), 0n), 6);
+    assert.equal(h.pwrite(pattern(100), 0n), 100);
+    assert.deepEqual(new Uint8Array(fs.readFileSync(file)), Uint8Array.from([...pattern(6), ...pattern(4)]));
+  } finally {
+    fs.closeSync(fd);
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+});
+
 void test("stdio: a write into a full non-blocking pipe retries through EAGAIN until all is written", async () => {
   const size = 1 << 20;
   await withFifo(async (readFd, writeFd) => {

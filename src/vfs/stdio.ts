@@ -43,8 +43,17 @@ export class StdioHandle implements FileHandle {
   readonly filetype: Filetype;
   readonly seekable = false;
   private closed = false;
+  private written = 0;
 
-  constructor(private readonly fd: number) {
+  /**
+   * `limitBytes`: most bytes passed on to the fd; the rest are dropped, as a full log drops them, and
+   * the guest is told they were written so it runs on (a server capturing output into host files must
+   * not let a guest fill the disk before its timeout).
+   */
+  constructor(
+    private readonly fd: number,
+    private readonly limitBytes: number = Infinity,
+  ) {
     this.filetype = stdioFiletype(fd);
   }
 
@@ -68,6 +77,13 @@ export class StdioHandle implements FileHandle {
   /** Writes all of buf, however many partial writes and EAGAINs it takes. */
   pwrite(buf: Uint8Array, _position: bigint): number {
     this.check();
+    const passed = Math.min(buf.length, Math.max(0, this.limitBytes - this.written));
+    this.written += passed;
+    this.writeAll(buf.subarray(0, passed));
+    return buf.length;
+  }
+
+  private writeAll(buf: Uint8Array): void {
     let done = 0;
     while (done < buf.length) {
       try {
@@ -77,7 +93,6 @@ export class StdioHandle implements FileHandle {
         sleepBriefly();
       }
     }
-    return done;
   }
 
   /** A stream has no end offset: this writes and returns the number of bytes written. */

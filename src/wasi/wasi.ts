@@ -82,6 +82,8 @@ export interface WasiOptions {
   stdin?: number;
   stdout?: number;
   stderr?: number;
+  /** Most bytes passed on to stdout and to stderr each; the rest are dropped (default: no limit). */
+  outputLimitBytes?: number;
   /** Most fds open at once, stdio and preopens included (default 1024). */
   maxOpenFds?: number;
 }
@@ -146,15 +148,16 @@ export class Wasi {
     const env = StringList.environ(o.env ?? {});
     this.fds = new FdTable(o.maxOpenFds ?? DEFAULT_MAX_OPEN_FDS);
     this.mounts = (o.mounts ?? []).map((m) => m.mount);
-    const stdio: [number, bigint][] = [
-      [o.stdin ?? 0, RIGHTS_STDIN],
-      [o.stdout ?? 1, RIGHTS_STDOUT],
-      [o.stderr ?? 2, RIGHTS_STDOUT],
+    const out = o.outputLimitBytes ?? Infinity;
+    const stdio: [number, bigint, number][] = [
+      [o.stdin ?? 0, RIGHTS_STDIN, Infinity],
+      [o.stdout ?? 1, RIGHTS_STDOUT, out],
+      [o.stderr ?? 2, RIGHTS_STDOUT, out],
     ];
-    for (const [hostFd, rights] of stdio) {
+    for (const [hostFd, rights, limit] of stdio) {
       this.fds.insert({
         kind: "file",
-        handle: new StdioHandle(hostFd),
+        handle: new StdioHandle(hostFd, limit),
         position: 0n,
         fdflags: 0,
         rightsBase: rights,

@@ -5,6 +5,7 @@
 //   trap  write and fsync <mount>/partial.txt, write <mount>/unsynced.txt without fsync, then trap
 //   spin  write and fsync <mount>/progress.txt, then loop forever (for --timeout)
 //   hog   allocate and touch 1 MiB blocks until malloc fails (for --max-memory), then abort
+//   flood write 64 MiB to stdout in 64 KiB writes, then exit 0 (for the server's output limit)
 #include <ctype.h>
 #include <fcntl.h>
 #include <unistd.h>
@@ -89,6 +90,14 @@ int main(int argc, char **argv) {
     }
     fprintf(stderr, "out of memory after %d MiB\n", n);
     abort();
+  }
+  if (strncmp(mode, "flood", 5) == 0) {
+    static char chunk[64 * 1024];
+    memset(chunk, 'x', sizeof chunk);
+    for (int i = 0; i < 1024; i++) {
+      if (write(1, chunk, sizeof chunk) != (ssize_t)sizeof chunk) return 6;
+    }
+    return 0;
   }
   fprintf(stderr, "unknown mode\n");
   return 2;
