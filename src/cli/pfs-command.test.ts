@@ -7,6 +7,7 @@ import {
   mkdtempSync,
   readFileSync,
   rmSync,
+  statSync,
   symlinkSync,
   writeFileSync,
   readlinkSync,
@@ -160,4 +161,47 @@ void test("twine pfs keeps the last root in the state directory: a volume put ba
   assert.match(ls.stderr, /\[pfs\.rollback\]/);
   assert.equal((await twine("pfs", "ls", vol, "--key-file", key, "--no-root-store")).status, 0);
   assert.ok(existsSync(join(dir, "state", "pfs-roots")));
+});
+
+void test("twine pfs create --node-size: the size is the volume's for every later command", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "twine-pfs-ns-"));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const key = join(dir, "k.bin");
+  const key2 = join(dir, "k2.bin");
+  writeFileSync(key, randomBytes(32));
+  writeFileSync(key2, randomBytes(32));
+  const data = randomBytes(200_000);
+  writeFileSync(join(dir, "in.bin"), data);
+  for (const bad of ["3K", "128K", "5000", "32M", "x"])
+    assert.equal(
+      (await twine("pfs", "create", join(dir, `bad-${bad}`), "--key-file", key, "--node-size", bad)).status,
+      EXIT.USAGE,
+      bad,
+    );
+  const vol = join(dir, "vol");
+  const c = await twine("pfs", "create", vol, "--key-file", key, "--node-size", "32K");
+  assert.equal(c.status, 0, c.stderr);
+  assert.equal(
+    (await twine("pfs", "import", vol, join(dir, "in.bin"), "/d.bin", "--key-file", key)).status,
+    0,
+  );
+  // The store grows in 32 KiB slots.
+  assert.equal(statSync(join(vol, "nodes")).size % 32768, 0);
+  const v = await twine("pfs", "verify", vol, "--key-file", key);
+  assert.equal(v.status, 0, v.stderr);
+  assert.match(v.stdout, /in \d+ nodes of 32768 bytes/);
+  assert.equal((await twine("pfs", "rekey", vol, "--key-file", key, "--new-key-file", key2)).status, 0);
+  const v2 = await twine("pfs", "verify", vol, "--key-file", key2);
+  assert.match(v2.stdout, /nodes of 32768 bytes/);
+  assert.equal(
+    (await twine("pfs", "export", vol, "/d.bin", join(dir, "out.bin"), "--key-file", key2)).status,
+    0,
+  );
+  assert.deepEqual(readFileSync(join(dir, "out.bin")), data);
+  const d = await twine("pfs", "create", join(dir, "default"), "--key-file", key, "--node-size", "4096");
+  assert.equal(d.status, 0, d.stderr);
+  assert.match(
+    (await twine("pfs", "verify", join(dir, "default"), "--key-file", key)).stdout,
+    /nodes of 4096 bytes/,
+  );
 });

@@ -3,14 +3,16 @@
 // no handler, no flush). After each commit it prints "commit <step> <snapshot>" synchronously, so
 // the parent knows the last state that was durable.
 import { writeSync } from "node:fs";
+import { DEFAULT_NODE_SIZE } from "./format.js";
 import { PfsMount } from "./pfs-mount.js";
 import { RootStore } from "./root-store.js";
 import { KEY, bytes, path, prng, snapshot, writeFile } from "./test-helpers.js";
 import { openOptions } from "../vfs/types.js";
 
-const [dir, crashAtArg] = process.argv.slice(2);
-if (dir === undefined) throw new Error("usage: crash-child DIR [CRASH_AT]");
+const [dir, crashAtArg, nodeSizeArg] = process.argv.slice(2);
+if (dir === undefined) throw new Error("usage: crash-child DIR [CRASH_AT [NODE_SIZE]]");
 const crashAt = Number(crashAtArg ?? -1);
+const nodeSize = Number(nodeSizeArg ?? DEFAULT_NODE_SIZE);
 let writes = 0;
 const onHostWrite = (): void => {
   writes++;
@@ -21,6 +23,7 @@ const rand = prng(7);
 // The root store beside the volume: a crash must leave its record at most one commit behind.
 const m = PfsMount.create(dir, KEY, {
   cacheNodes: 16,
+  nodeSize,
   onHostWrite,
   rootStore: new RootStore(`${dir}.state`),
 });

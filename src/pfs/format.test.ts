@@ -9,12 +9,15 @@ import {
   DIRENT_HEADER,
   INODE,
   INODE_SIZE,
-  NODE_SIZE,
+  MAX_FILE_SIZE,
+  MAX_NODE_SIZE,
+  MIN_NODE_SIZE,
   REF,
   REF_SIZE,
   ROOT_RECORD,
   ROOT_RECORD_SIZE,
   SUPER,
+  SUPER_SLOT_SIZE,
   SUPER_USED,
   decodeDir,
   decodeInode,
@@ -24,6 +27,8 @@ import {
   encodeInode,
   encodeRef,
   encodeSuper,
+  geometry,
+  isValidNodeSize,
   type Field,
   type InodeRecord,
 } from "./format.js";
@@ -54,12 +59,34 @@ void test("layout tables are contiguous and add up to their sizes", () => {
   contiguous(AAD, AAD_SIZE);
   contiguous(DIRENT, DIRENT_HEADER);
   contiguous(ROOT_RECORD, ROOT_RECORD_SIZE);
-  assert.equal(NODE_SIZE % REF_SIZE, 0);
-  assert.equal(NODE_SIZE % INODE_SIZE, 0);
+  assert.equal(MIN_NODE_SIZE % REF_SIZE, 0);
+  assert.equal(MIN_NODE_SIZE % INODE_SIZE, 0);
+});
+
+void test("every node size has a geometry that reaches MAX_FILE_SIZE with exact arithmetic", () => {
+  const sizes = [4096, 8192, 16384, 32768, 65536];
+  for (const n of sizes) {
+    const g = geometry(n);
+    assert.equal(g.fanout, n / REF_SIZE);
+    // The shallowest depth that holds the largest file: deep enough, one level less is not.
+    assert.ok(g.fanout ** g.maxDepth * n >= MAX_FILE_SIZE);
+    assert.ok(g.fanout ** (g.maxDepth - 1) * n < MAX_FILE_SIZE);
+    assert.ok(Number.isSafeInteger(g.fanout ** g.maxDepth * 8));
+    assert.ok(Number.isSafeInteger(g.maxSlots * n));
+  }
+  assert.equal(geometry(4096).maxDepth, 7);
+  assert.equal(geometry(32768).maxDepth, 4);
+  for (const bad of [0, 2048, 4095, 12288, 2 * MAX_NODE_SIZE, 4096.5]) {
+    assert.equal(isValidNodeSize(bad), false, String(bad));
+    assert.equal(
+      code(() => geometry(bad)),
+      "pfs.format",
+    );
+  }
 });
 
 void test("references, inodes, superblocks and directories round-trip", () => {
-  const b = Buffer.alloc(NODE_SIZE);
+  const b = Buffer.alloc(MIN_NODE_SIZE);
   const ref = { slot: 12345, version: 7n, nonce: randomBytes(12), tag: randomBytes(16) };
   encodeRef(b, 64, ref);
   assert.deepEqual(decodeRef(b, 64), ref);
@@ -79,7 +106,7 @@ void test("references, inodes, superblocks and directories round-trip", () => {
     root: ref,
   };
   encodeInode(b, 128, rec);
-  assert.deepEqual(decodeInode(b, 128), rec);
+  assert.deepEqual(decodeInode(b, 128, 7), rec);
 
   const sb = {
     volumeId: randomBytes(16),
@@ -89,8 +116,15 @@ void test("references, inodes, superblocks and directories round-trip", () => {
     tableDepth: 1,
     tableRoot: ref,
     keyCheck: randomBytes(32),
+    nodeSize: 4096,
   };
   assert.deepEqual(decodeSuper(encodeSuper(sb)), sb);
+  // The default size encodes as 0, what a format-2 volume written before the field holds.
+  assert.equal(encodeSuper(sb)[SUPER.nodeShift.offset], 0);
+  for (const nodeSize of [8192, 32768, 65536]) {
+    const big = { ...sb, nodeSize };
+    assert.deepEqual(decodeSuper(encodeSuper(big)), big);
+  }
 
   const dir = new Map([
     ["a", { ino: 2, type: 4 }],
@@ -101,7 +135,7 @@ void test("references, inodes, superblocks and directories round-trip", () => {
 });
 
 void test("decoders reject reserved bytes, bad types, bad names and truncation", () => {
-  const b = Buffer.alloc(NODE_SIZE);
+  const b = Buffer.alloc(MIN_NODE_SIZE);
   encodeRef(b, 0, { slot: 1, version: 1n, nonce: Buffer.alloc(12), tag: Buffer.alloc(16) });
   b[REF.reserved.offset] = 1;
   assert.equal(
@@ -117,7 +151,7 @@ void test("decoders reject reserved bytes, bad types, bad names and truncation",
   const ino = Buffer.alloc(INODE_SIZE);
   ino[INODE.type.offset] = 5;
   assert.equal(
-    code(() => decodeInode(ino, 0)),
+    code(() => decodeInode(ino, 0, 7)),
     "pfs.integrity",
   );
   const sb = encodeSuper({
@@ -128,13 +162,29 @@ void test("decoders reject reserved bytes, bad types, bad names and truncation",
     tableDepth: 0,
     tableRoot: null,
     keyCheck: Buffer.alloc(32),
+    nodeSize: 4096,
   });
+  assert.equal(sb.length, SUPER_SLOT_SIZE);
   sb[SUPER_USED + 10] = 1;
   assert.equal(
     code(() => decodeSuper(sb)),
     "pfs.integrity",
   );
   sb[SUPER_USED + 10] = 0;
+  // A node size past 64 KiB, and a tree too deep for the declared node size.
+  sb[SUPER.nodeShift.offset] = 5;
+  assert.equal(
+    code(() => decodeSuper(sb)),
+    "pfs.integrity",
+  );
+  sb[SUPER.nodeShift.offset] = 3;
+  sb[SUPER.tableDepth.offset] = geometry(32768).maxDepth + 1;
+  assert.equal(
+    code(() => decodeSuper(sb)),
+    "pfs.integrity",
+  );
+  sb[SUPER.tableDepth.offset] = 0;
+  sb[SUPER.nodeShift.offset] = 0;
   sb[0] = 0x41;
   assert.equal(
     code(() => decodeSuper(sb)),

@@ -3,17 +3,20 @@
 // because everything read from the host is hostile.
 import { TwineError } from "../errors.js";
 
-export const NODE_SIZE = 4096;
+/** Node sizes a volume may choose at creation: powers of two in [4 KiB, 64 KiB]. */
+export const MIN_NODE_SIZE = 4096;
+export const MAX_NODE_SIZE = 65536;
+export const DEFAULT_NODE_SIZE = MIN_NODE_SIZE;
+/** A superblock slot is 4 KiB whatever the node size (it is read before the node size is known). */
+export const SUPER_SLOT_SIZE = 4096;
 export const REF_SIZE = 64;
-/** Child references per index node. */
-export const FANOUT = NODE_SIZE / REF_SIZE;
 export const INODE_SIZE = 128;
 export const MAGIC = "TWINEPFS";
 /** 2: two alternating superblock slots in `super` (1 had one superblock replaced by rename). */
 export const FORMAT_VERSION = 2;
-/** `super` holds this many superblock slots of NODE_SIZE bytes; version v lives in slot v % 2. */
+/** `super` holds this many superblock slots of SUPER_SLOT_SIZE bytes; version v lives in slot v % 2. */
 export const SUPER_SLOTS = 2;
-export const SUPER_FILE_SIZE = SUPER_SLOTS * NODE_SIZE;
+export const SUPER_FILE_SIZE = SUPER_SLOTS * SUPER_SLOT_SIZE;
 /** `kind` of the inode table's nodes in the AAD; files use their witx filetype (3, 4, 7). */
 export const TABLE_KIND = 0xff;
 export const TABLE_INO = 0;
@@ -21,6 +24,45 @@ export const ROOT_INO = 1;
 export const MAX_NAME_BYTES = 255;
 /** Slots are addressed by u64 on disk but must stay exact in a JS number. */
 export const MAX_SLOT = 2 ** 40;
+/** Largest file: keeps every offset an exact JS number with room to spare. */
+export const MAX_FILE_SIZE = 2 ** 50;
+/** Largest `nodes` file: every byte offset `slot * nodeSize` stays an exact JS number. */
+const MAX_STORE_BYTES = 2 ** 52;
+
+/** Every quantity that follows from a volume's node size. */
+export interface Geometry {
+  readonly nodeSize: number;
+  /** Child references per index node. */
+  readonly fanout: number;
+  /** Deepest tree: the shallowest one that holds a MAX_FILE_SIZE file. */
+  readonly maxDepth: number;
+  /** Most slots a superblock may declare. */
+  readonly maxSlots: number;
+}
+
+const geometries = new Map<number, Geometry>();
+
+export function isValidNodeSize(n: number): boolean {
+  return Number.isInteger(n) && n >= MIN_NODE_SIZE && n <= MAX_NODE_SIZE && (n & (n - 1)) === 0;
+}
+
+export function geometry(nodeSize: number): Geometry {
+  const known = geometries.get(nodeSize);
+  if (known) return known;
+  if (!isValidNodeSize(nodeSize)) throw new TwineError("pfs.format", `invalid pfs node size ${nodeSize}`);
+  const fanout = nodeSize / REF_SIZE;
+  let maxDepth = 0;
+  while (fanout ** maxDepth * nodeSize < MAX_FILE_SIZE) maxDepth++;
+  const g = { nodeSize, fanout, maxDepth, maxSlots: Math.min(MAX_SLOT, MAX_STORE_BYTES / nodeSize) };
+  geometries.set(nodeSize, g);
+  return g;
+}
+
+/** The superblock's `nodeShift` byte: log2(nodeSize / 4096), so 0 (a format-2 volume from before the field) is 4 KiB. */
+export function nodeShiftOf(nodeSize: number): number {
+  return Math.log2(geometry(nodeSize).nodeSize / MIN_NODE_SIZE);
+}
+const MAX_NODE_SHIFT = Math.log2(MAX_NODE_SIZE / MIN_NODE_SIZE);
 
 export interface Field {
   readonly offset: number;
@@ -37,7 +79,8 @@ export const SUPER = {
   slotCount: { offset: 40, size: 8 },
   tableSize: { offset: 48, size: 8 },
   tableDepth: { offset: 56, size: 1 },
-  reserved: { offset: 57, size: 7 },
+  nodeShift: { offset: 57, size: 1 },
+  reserved: { offset: 58, size: 6 },
   tableRoot: { offset: 64, size: REF_SIZE },
   keyCheck: { offset: 128, size: 32 },
   mac: { offset: 160, size: 32 },
@@ -177,11 +220,12 @@ export interface SuperblockFields {
   tableDepth: number;
   tableRoot: NodeRef | null;
   keyCheck: Buffer;
+  nodeSize: number;
 }
 
 /** Encodes everything but the MAC; the caller appends it at SUPER.mac. */
 export function encodeSuper(s: SuperblockFields): Buffer {
-  const b = Buffer.alloc(NODE_SIZE);
+  const b = Buffer.alloc(SUPER_SLOT_SIZE);
   b.write(MAGIC, SUPER.magic.offset, "latin1");
   b.writeUInt32LE(FORMAT_VERSION, SUPER.formatVersion.offset);
   s.volumeId.copy(b, SUPER.volumeId.offset);
@@ -189,6 +233,7 @@ export function encodeSuper(s: SuperblockFields): Buffer {
   b.writeBigUInt64LE(BigInt(s.slotCount), SUPER.slotCount.offset);
   b.writeBigUInt64LE(BigInt(s.tableSize), SUPER.tableSize.offset);
   b.writeUInt8(s.tableDepth, SUPER.tableDepth.offset);
+  b.writeUInt8(nodeShiftOf(s.nodeSize), SUPER.nodeShift.offset);
   encodeRef(b, SUPER.tableRoot.offset, s.tableRoot);
   s.keyCheck.copy(b, SUPER.keyCheck.offset);
   return b;
@@ -204,28 +249,27 @@ export function checkSuperHeader(b: Buffer): void {
 
 /** Structural decode only: the caller checks the key and the MAC before trusting any field. */
 export function decodeSuper(b: Buffer): SuperblockFields {
-  if (b.length !== NODE_SIZE) throw integrity("superblock has the wrong size");
+  if (b.length !== SUPER_SLOT_SIZE) throw integrity("superblock has the wrong size");
   checkSuperHeader(b);
   if (b.readUInt32LE(SUPER.flags.offset) !== 0 || !isZero(b, SUPER.reserved))
     throw integrity("reserved superblock bytes are set");
-  if (!isZero(b, { offset: SUPER_USED, size: NODE_SIZE - SUPER_USED }))
+  if (!isZero(b, { offset: SUPER_USED, size: SUPER_SLOT_SIZE - SUPER_USED }))
     throw integrity("superblock padding is not zero");
+  const nodeShift = b.readUInt8(SUPER.nodeShift.offset);
+  if (nodeShift > MAX_NODE_SHIFT) throw integrity("superblock node size is out of range");
+  const g = geometry(MIN_NODE_SIZE << nodeShift);
   const tableDepth = b.readUInt8(SUPER.tableDepth.offset);
-  if (tableDepth > maxDepth()) throw integrity("inode table too deep");
+  if (tableDepth > g.maxDepth) throw integrity("inode table too deep");
   return {
     volumeId: Buffer.from(b.subarray(SUPER.volumeId.offset, SUPER.volumeId.offset + 16)),
     version: b.readBigUInt64LE(SUPER.version.offset),
-    slotCount: readU64(b, SUPER.slotCount.offset, MAX_SLOT),
+    slotCount: readU64(b, SUPER.slotCount.offset, g.maxSlots),
     tableSize: readU64(b, SUPER.tableSize.offset),
     tableDepth,
     tableRoot: decodeRef(b, SUPER.tableRoot.offset),
     keyCheck: Buffer.from(b.subarray(SUPER.keyCheck.offset, SUPER.keyCheck.offset + 32)),
+    nodeSize: g.nodeSize,
   };
-}
-
-/** Deepest tree whose data-node count stays an exact JS number. */
-export function maxDepth(): number {
-  return 7; // 64^7 * 4 KiB = 2^54 bytes
 }
 
 export interface InodeRecord {
@@ -243,13 +287,14 @@ export interface InodeRecord {
 
 const INODE_TYPES = new Set([0, 3, 4, 7]);
 
-export function decodeInode(b: Buffer, base: number): InodeRecord {
+/** `maxDepth` is the volume's (Geometry): a deeper tree is corrupt. */
+export function decodeInode(b: Buffer, base: number, maxDepth: number): InodeRecord {
   const type = b.readUInt8(base + INODE.type.offset);
   if (!INODE_TYPES.has(type)) throw integrity("unknown inode type");
   if (!isZero(b, INODE.reserved0, base) || !isZero(b, INODE.reserved1, base))
     throw integrity("reserved inode bytes are set");
   const depth = b.readUInt8(base + INODE.depth.offset);
-  if (depth > maxDepth()) throw integrity("file tree too deep");
+  if (depth > maxDepth) throw integrity("file tree too deep");
   return {
     type,
     depth,

@@ -1,9 +1,8 @@
-// AES-256-GCM sealing of one 4 KiB node. The nonce is 96 random bits per seal (never a counter:
+// AES-256-GCM sealing of one node (the volume's node size, 4–64 KiB). The nonce is 96 random bits per seal (never a counter:
 // after a crash an uncommitted counter would be reused); the tag goes into the parent reference, so
 // the parent authenticates the child (a Merkle tree of GCM tags).
 import { createCipheriv, createDecipheriv, randomFillSync, type KeyObject } from "node:crypto";
 import { TwineError } from "../errors.js";
-import { NODE_SIZE } from "./format.js";
 
 const NONCE = 12;
 /**
@@ -49,6 +48,7 @@ export function openNode(
   nonce: Buffer,
   tag: Buffer,
   aad: Buffer,
+  nodeSize: number,
 ): Buffer {
   const d = createDecipheriv("aes-256-gcm", key, nonce);
   d.setAAD(aad);
@@ -60,6 +60,6 @@ export function openNode(
     plain.fill(0);
     throw new TwineError("pfs.integrity", "a node failed authentication", { cause: e });
   }
-  if (plain.length !== NODE_SIZE) throw new TwineError("pfs.integrity", "node has the wrong size");
+  if (plain.length !== nodeSize) throw new TwineError("pfs.integrity", "node has the wrong size");
   return plain;
 }

@@ -1,5 +1,5 @@
 // The untrusted host side of a volume: a directory with two files, `super` (two alternating slots
-// holding signed volume roots) and `nodes` (an array of 4 KiB sealed nodes, addressed by slot).
+// holding signed volume roots) and `nodes` (an array of sealed nodes of the volume's node size, addressed by slot).
 // Nothing here is trusted: reads are authenticated by the callers. A commit is "fdatasync nodes,
 // pwrite the superblock into the slot not holding the current version, fdatasync super": a crash
 // leaves the old slot intact, so the volume opens at the old or the new version. Only the very
@@ -20,7 +20,7 @@ import {
 } from "node:fs";
 import { join } from "node:path";
 import { TwineError } from "../errors.js";
-import { NODE_SIZE, SUPER_FILE_SIZE, SUPER_SLOTS, checkSuperHeader, integrity } from "./format.js";
+import { SUPER_FILE_SIZE, SUPER_SLOTS, SUPER_SLOT_SIZE, checkSuperHeader, integrity } from "./format.js";
 
 export const SUPER_FILE = "super";
 export const NODES_FILE = "nodes";
@@ -41,17 +41,21 @@ export interface StoreOptions {
   onHostWrite?: (() => void) | undefined;
 }
 
-/** Sealed nodes waiting to be written; runs of adjacent slots go out in one writev. */
-const MAX_PENDING = 64;
-/** Slots fetched by one pread when reads go sequentially (128 KiB). */
-const READ_AHEAD = 32;
+/** Bytes of sealed nodes waiting to be written; runs of adjacent slots go out in one writev. */
+const MAX_PENDING_BYTES = 256 * 1024;
+/** Bytes fetched by one pread when reads go sequentially (at least one node). */
+const READ_AHEAD_BYTES = 128 * 1024;
 
 export class NodeStore {
   private readonly fd: number;
   private readonly hook: (() => void) | undefined;
   private readonly pending = new Map<number, Buffer>();
+  /** The volume's node size: 0 until `useNodeSize` (it is in the superblock, read through this store). */
+  private nodeSize = 0;
+  private readAhead = 0;
+  private maxPending = 0;
   /** Read buffer: slots [aheadFirst, aheadFirst + aheadCount) as last read from the host. */
-  private readonly ahead = Buffer.allocUnsafe(READ_AHEAD * NODE_SIZE);
+  private ahead = Buffer.alloc(0);
   private aheadFirst = 0;
   private aheadCount = 0;
   private lastRead = -2;
@@ -97,6 +101,20 @@ export class NodeStore {
     }
   }
 
+  /** Sets the node size once, from the authenticated superblock (or creation), before any node I/O. */
+  useNodeSize(nodeSize: number): void {
+    if (this.nodeSize !== 0) throw new TwineError("internal", "pfs node size set twice");
+    this.nodeSize = nodeSize;
+    this.readAhead = Math.max(1, READ_AHEAD_BYTES / nodeSize);
+    this.maxPending = Math.max(1, MAX_PENDING_BYTES / nodeSize);
+    this.ahead = Buffer.allocUnsafe(this.readAhead * nodeSize);
+  }
+
+  private get size(): number {
+    if (this.nodeSize === 0) throw new TwineError("internal", "pfs node I/O before the node size is known");
+    return this.nodeSize;
+  }
+
   /**
    * One sealed node, as a view into a reused read buffer (no allocation, no zero-fill) that stays
    * valid until the next read. A read of the slot after the previous one fetches up to READ_AHEAD
@@ -104,31 +122,33 @@ export class NodeStore {
    * reads fetch one node. Whatever comes back is authenticated by the caller, node by node.
    */
   read(slot: number): Buffer {
+    const size = this.size;
     if (this.pending.size > 0) this.flush();
     const sequential = slot === this.lastRead + 1;
     this.lastRead = slot;
     if (slot >= this.aheadFirst && slot < this.aheadFirst + this.aheadCount) {
-      const at = (slot - this.aheadFirst) * NODE_SIZE;
-      return this.ahead.subarray(at, at + NODE_SIZE);
+      const at = (slot - this.aheadFirst) * size;
+      return this.ahead.subarray(at, at + size);
     }
-    const want = sequential ? READ_AHEAD : 1;
+    const want = sequential ? this.readAhead : 1;
     let n: number;
     try {
-      n = readSync(this.fd, this.ahead, 0, want * NODE_SIZE, slot * NODE_SIZE);
+      n = readSync(this.fd, this.ahead, 0, want * size, slot * size);
     } catch (e) {
       throw hostError("read", e);
     }
-    if (n < NODE_SIZE) throw integrity("node store is truncated");
+    if (n < size) throw integrity("node store is truncated");
     this.aheadFirst = slot;
-    this.aheadCount = Math.floor(n / NODE_SIZE);
-    return this.ahead.subarray(0, NODE_SIZE);
+    this.aheadCount = Math.floor(n / size);
+    return this.ahead.subarray(0, size);
   }
 
   /** Queues a sealed node; it reaches the host before any read and before the commit's fdatasync. */
   write(slot: number, data: Buffer): void {
+    if (data.length !== this.size) throw new TwineError("internal", "pfs node of the wrong size");
     this.hook?.();
     this.pending.set(slot, data);
-    if (this.pending.size >= MAX_PENDING) this.flush();
+    if (this.pending.size >= this.maxPending) this.flush();
   }
 
   private flush(): void {
@@ -142,8 +162,8 @@ export class NodeStore {
           run.push(this.pending.get(first + run.length) ?? Buffer.alloc(0));
           i++;
         }
-        const pos = first * NODE_SIZE;
-        const total = run.length * NODE_SIZE;
+        const pos = first * this.nodeSize;
+        const total = run.length * this.nodeSize;
         let n = writevSync(this.fd, run, pos);
         if (n < total) {
           // A short writev: finish the run from where it stopped.
@@ -159,7 +179,7 @@ export class NodeStore {
   }
 
   sizeInSlots(): number {
-    return Math.floor(fstatSync(this.fd).size / NODE_SIZE);
+    return Math.floor(fstatSync(this.fd).size / this.size);
   }
 
   /**
@@ -179,7 +199,9 @@ export class NodeStore {
       checkSuperHeader(b.subarray(0, n));
       throw integrity("superblock file has the wrong size");
     }
-    return Array.from({ length: SUPER_SLOTS }, (_, i) => b.subarray(i * NODE_SIZE, (i + 1) * NODE_SIZE));
+    return Array.from({ length: SUPER_SLOTS }, (_, i) =>
+      b.subarray(i * SUPER_SLOT_SIZE, (i + 1) * SUPER_SLOT_SIZE),
+    );
   }
 
   /**
@@ -199,7 +221,7 @@ export class NodeStore {
         return;
       }
       this.hook?.();
-      writeFully(this.superFd, b, slot * NODE_SIZE);
+      writeFully(this.superFd, b, slot * SUPER_SLOT_SIZE);
       this.hook?.();
       fdatasyncSync(this.superFd);
     } catch (e) {
@@ -210,7 +232,7 @@ export class NodeStore {
   /** First commit: `super` appears whole (other slot zero) or not at all, and its name is durable. */
   private createSuper(b: Buffer, slot: number): void {
     const file = Buffer.alloc(SUPER_FILE_SIZE);
-    b.copy(file, slot * NODE_SIZE);
+    b.copy(file, slot * SUPER_SLOT_SIZE);
     const tmp = join(this.dir, SUPER_TMP);
     const fd = openSync(tmp, "w");
     try {

@@ -14,8 +14,8 @@ import {
 } from "../vfs/types.js";
 import { checkComponents } from "../vfs/names.js";
 import { applyTimeSpec } from "../vfs/time.js";
-import { MAX_NAME_BYTES, ROOT_INO } from "./format.js";
-import { MAX_FILE_SIZE, Volume, type Inode, type VolumeOptions } from "./volume.js";
+import { MAX_FILE_SIZE, MAX_NAME_BYTES, ROOT_INO } from "./format.js";
+import { Volume, type Inode, type VolumeOptions } from "./volume.js";
 
 /**
  * A missing name is an expected answer (SQLite stats its journal before every transaction), not a

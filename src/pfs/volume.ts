@@ -1,4 +1,5 @@
-// The protected volume: an inode table and per-file Merkle trees of sealed 4 KiB nodes, with a
+// The protected volume: an inode table and per-file Merkle trees of sealed nodes (4–64 KiB, fixed
+// per volume), with a
 // bounded LRU node cache, copy-on-write node updates and an atomic superblock switch on commit.
 //
 // Invariants this file relies on (see docs/PFS-FORMAT.md):
@@ -11,9 +12,9 @@ import { randomBytes } from "node:crypto";
 import { TwineError, isTwineError, wasiError } from "../errors.js";
 import {
   AAD_SIZE,
-  FANOUT,
+  DEFAULT_NODE_SIZE,
   INODE_SIZE,
-  NODE_SIZE,
+  MAX_FILE_SIZE,
   REF_SIZE,
   ROOT_INO,
   SUPER,
@@ -29,9 +30,10 @@ import {
   encodeInode,
   encodeRef,
   encodeSuper,
+  geometry,
   integrity,
-  maxDepth,
   type DirEntryRecord,
+  type Geometry,
   type InodeRecord,
   type NodeRef,
   type SuperblockFields,
@@ -41,14 +43,16 @@ import { NodeStore, SlotAllocator } from "./node-store.js";
 import { openNode, sealNode } from "./node-seal.js";
 import type { RootRecord, RootStore } from "./root-store.js";
 
-/** Largest file: keeps every offset an exact JS number with room to spare. */
-export const MAX_FILE_SIZE = 2 ** 50;
 const MAX_INO = 2 ** 32;
 /**
  * Spare node buffers kept for reuse, as a share of the cache: a deleted file (SQLite's rollback
  * journal, every transaction) hands its buffers to the next one instead of to the allocator.
  */
 const POOL_SHARE = 0.5;
+/** Default node cache, in bytes whatever the node size (2048 nodes of 4 KiB, 256 of 32 KiB). */
+const DEFAULT_CACHE_BYTES = 8 * 1024 * 1024;
+/** Plaintext read per step by `verify`: a whole number of nodes of any size. */
+const VERIFY_CHUNK = 256 * 1024;
 
 /** What a caller remembers about a volume to detect a rollback: the version and the root MAC. */
 export interface TrustedRoot {
@@ -65,8 +69,13 @@ export interface VolumeOptions {
    * the volume against its record as against `trusted`, and every commit updates the record.
    */
   rootStore?: RootStore | undefined;
-  /** Node cache capacity in 4 KiB nodes (default 2048 = 8 MiB). */
+  /** Node cache capacity in nodes of the volume's size (default 8 MiB worth, at least 16). */
   cacheNodes?: number;
+  /**
+   * `create` only: the node size, a power of two from 4 KiB to 64 KiB (default 4 KiB). Recorded in
+   * the superblock; `open` reads it from there.
+   */
+  nodeSize?: number;
   /** Called before every host write (crash tests). */
   onHostWrite?: (() => void) | undefined;
   /** Clock in ns since the epoch (tests pin it). */
@@ -175,16 +184,16 @@ function view(b: Uint8Array, offset: number, length: number): Uint8Array {
   return new Uint8Array(b.buffer, b.byteOffset + offset, length);
 }
 
-function nodesFor(size: number): number {
-  return Math.ceil(size / NODE_SIZE);
-}
-
 export class Volume {
   private readonly inodes = new Map<number, Inode>();
   private readonly lru = new LruList();
   private readonly pool: Buffer[] = [];
   private readonly aad = Buffer.alloc(AAD_SIZE);
   private readonly capacity: number;
+  readonly geometry: Geometry;
+  /** geometry.nodeSize and .fanout, read on every node access. */
+  private readonly nodeSize: number;
+  private readonly fanout: number;
   private readonly now: () => bigint;
   private freeInos: number[] = [];
   private inoHigh = 0;
@@ -204,8 +213,12 @@ export class Volume {
     version: bigint,
     hash: Buffer,
     alloc: SlotAllocator,
+    nodeSize: number,
   ) {
-    this.capacity = Math.max(16, opts.cacheNodes ?? 2048);
+    this.geometry = geometry(nodeSize);
+    this.nodeSize = nodeSize;
+    this.fanout = this.geometry.fanout;
+    this.capacity = Math.max(16, opts.cacheNodes ?? DEFAULT_CACHE_BYTES / nodeSize);
     this.now = opts.now ?? defaultNow;
     this.committedVersion = version;
     this.committedHash = hash;
@@ -215,11 +228,13 @@ export class Volume {
 
   /** Creates a new volume in an empty (or missing) host directory and commits version 1. */
   static create(dir: string, key: Uint8Array, opts: VolumeOptions = {}): Volume {
+    const nodeSize = geometry(opts.nodeSize ?? DEFAULT_NODE_SIZE).nodeSize; // refuses a bad size early
     const volumeId = randomBytes(16);
     const keys = deriveKeys(key, volumeId);
     NodeStore.init(dir);
     const store = NodeStore.open(dir, { readonly: false, onHostWrite: opts.onHostWrite });
-    const v = new Volume(store, keys, volumeId, opts, 0n, Buffer.alloc(32), new SlotAllocator(0));
+    store.useNodeSize(nodeSize);
+    const v = new Volume(store, keys, volumeId, opts, 0n, Buffer.alloc(32), new SlotAllocator(0), nodeSize);
     try {
       v.record = opts.rootStore?.open(volumeId, keys) ?? null;
       v.inoHigh = ROOT_INO; // ino 0 is the table's own number and is never handed out
@@ -239,6 +254,7 @@ export class Volume {
     let record: RootRecord | undefined;
     try {
       const { sb, keys, mac } = pickSuper(store.readSupers(), key);
+      store.useNodeSize(sb.nodeSize);
       if (opts.trusted !== undefined) checkFresh(sb.version, mac, opts.trusted);
       record = opts.rootStore?.open(sb.volumeId, keys);
       if (record?.last) checkFresh(sb.version, mac, record.last);
@@ -246,7 +262,7 @@ export class Volume {
       if (sb.tableSize % INODE_SIZE !== 0 || sb.tableSize / INODE_SIZE > MAX_INO)
         throw integrity("inode table size is malformed");
       const alloc = new SlotAllocator(sb.slotCount);
-      const v = new Volume(store, keys, sb.volumeId, opts, sb.version, mac, alloc);
+      const v = new Volume(store, keys, sb.volumeId, opts, sb.version, mac, alloc, sb.nodeSize);
       v.table.size = sb.tableSize;
       v.table.depth = sb.tableDepth;
       v.table.root = sb.tableRoot;
@@ -295,7 +311,7 @@ export class Volume {
     if (ino <= TABLE_INO || ino >= this.inoHigh) throw integrity("inode number out of range");
     const b = Buffer.allocUnsafe(INODE_SIZE);
     if (this.readAt(this.table, ino * INODE_SIZE, b) !== INODE_SIZE) throw integrity("inode table is short");
-    return decodeInode(b, 0);
+    return decodeInode(b, 0, this.geometry.maxDepth);
   }
 
   /** Loads an allocated inode; a reference to a free one is corruption. */
@@ -418,11 +434,11 @@ export class Volume {
     let done = 0;
     while (done < total) {
       const p = pos + done;
-      const idx = Math.floor(p / NODE_SIZE);
-      const off = p - idx * NODE_SIZE;
-      const len = Math.min(NODE_SIZE - off, total - done);
+      const idx = Math.floor(p / this.nodeSize);
+      const off = p - idx * this.nodeSize;
+      const len = Math.min(this.nodeSize - off, total - done);
       const n = this.node(o, 0, idx, "read");
-      if (n) out.set(len === NODE_SIZE ? n.buf : view(n.buf, off, len), done);
+      if (n) out.set(len === this.nodeSize ? n.buf : view(n.buf, off, len), done);
       else out.fill(0, done, done + len);
       done += len;
     }
@@ -434,15 +450,15 @@ export class Volume {
     if (data.length === 0) return;
     const end = pos + data.length;
     if (end > MAX_FILE_SIZE) throw wasiError("FBIG");
-    this.grow(o, nodesFor(end));
+    this.grow(o, this.nodesFor(end));
     let done = 0;
     while (done < data.length) {
       const p = pos + done;
-      const idx = Math.floor(p / NODE_SIZE);
-      const off = p - idx * NODE_SIZE;
-      const len = Math.min(NODE_SIZE - off, data.length - done);
+      const idx = Math.floor(p / this.nodeSize);
+      const off = p - idx * this.nodeSize;
+      const len = Math.min(this.nodeSize - off, data.length - done);
       // A whole-node overwrite never decrypts (or zero-fills) the node it replaces.
-      const n = this.node(o, 0, idx, len === NODE_SIZE ? "overwrite" : "zero");
+      const n = this.node(o, 0, idx, len === this.nodeSize ? "overwrite" : "zero");
       if (n === null) throw new TwineError("internal", "pfs write found no node");
       n.buf.set(len === data.length ? data : view(data, done, len), off);
       n.dirty = true;
@@ -458,10 +474,10 @@ export class Volume {
     if (size > MAX_FILE_SIZE) throw wasiError("FBIG");
     if (size === o.size) return;
     if (size > o.size) {
-      this.grow(o, nodesFor(size));
+      this.grow(o, this.nodesFor(size));
     } else {
-      const keep = nodesFor(size);
-      const tail = size % NODE_SIZE;
+      const keep = this.nodesFor(size);
+      const tail = size % this.nodeSize;
       if (tail !== 0) {
         const n = this.node(o, 0, keep - 1, "read");
         if (n) {
@@ -479,23 +495,27 @@ export class Volume {
   // ---- node cache -----------------------------------------------------------------------------
 
   private take(): Buffer {
-    return this.pool.pop() ?? Buffer.allocUnsafe(NODE_SIZE);
+    return this.pool.pop() ?? Buffer.allocUnsafe(this.nodeSize);
   }
 
   private recycle(buf: Buffer): void {
     if (this.pool.length < this.capacity * POOL_SHARE) this.pool.push(buf);
   }
 
+  private nodesFor(size: number): number {
+    return Math.ceil(size / this.nodeSize);
+  }
+
   /** Nodes a tree of the owner's depth has at `level`. */
   private width(o: Inode, level: number): number {
-    return level > o.depth ? 0 : FANOUT ** (o.depth - level);
+    return level > o.depth ? 0 : this.fanout ** (o.depth - level);
   }
 
   /** The current reference to node (level, index), from its parent or the owner's root. */
   private refOf(o: Inode, level: number, index: number): NodeRef | null {
     if (level === o.depth) return index === 0 ? o.root : null;
-    const p = this.node(o, level + 1, Math.floor(index / FANOUT), "read");
-    return p ? decodeRef(p.buf, (index % FANOUT) * REF_SIZE) : null;
+    const p = this.node(o, level + 1, Math.floor(index / this.fanout), "read");
+    return p ? decodeRef(p.buf, (index % this.fanout) * REF_SIZE) : null;
   }
 
   private node(o: Inode, level: number, index: number, mode: Mode): CachedNode | null {
@@ -541,7 +561,7 @@ export class Volume {
     if (ref.version > this.committedVersion + 1n) throw integrity("node from a future version");
     const sealed = this.store.read(ref.slot);
     const aad = encodeAad(this.aad, this.volumeId, o.ino, o.generation, o.kind, level, index, ref.version);
-    return openNode(this.keys.node, sealed, ref.nonce, ref.tag, aad);
+    return openNode(this.keys.node, sealed, ref.nonce, ref.tag, aad, this.nodeSize);
   }
 
   private insert(n: CachedNode): void {
@@ -587,16 +607,16 @@ export class Volume {
       o.dirty = true;
       return;
     }
-    const p = this.node(o, level + 1, Math.floor(index / FANOUT), "zero");
+    const p = this.node(o, level + 1, Math.floor(index / this.fanout), "zero");
     if (p === null) throw new TwineError("internal", "pfs parent node missing");
-    encodeRef(p.buf, (index % FANOUT) * REF_SIZE, ref);
+    encodeRef(p.buf, (index % this.fanout) * REF_SIZE, ref);
     p.dirty = true;
   }
 
   /** Adds levels on top until the tree holds `count` data nodes; the old root becomes child 0. */
   private grow(o: Inode, count: number): void {
-    while (FANOUT ** o.depth < count) {
-      if (o.depth >= maxDepth()) throw wasiError("FBIG");
+    while (this.fanout ** o.depth < count) {
+      if (o.depth >= this.geometry.maxDepth) throw wasiError("FBIG");
       const buf = this.take();
       buf.fill(0);
       encodeRef(buf, 0, o.root);
@@ -624,7 +644,7 @@ export class Volume {
     // Take doomed nodes out of the cache first so no eviction can flush them mid-walk.
     const doomed = new Map<number, CachedNode>();
     for (const n of o.nodes.values()) {
-      if (n.index * FANOUT ** n.level >= keep) doomed.set(n.key, n);
+      if (n.index * this.fanout ** n.level >= keep) doomed.set(n.key, n);
     }
     for (const n of doomed.values()) {
       o.nodes.delete(n.key);
@@ -634,7 +654,7 @@ export class Volume {
       this.freeWalk(o, o.depth, 0, o.root, doomed);
       o.root = null;
       o.depth = 0;
-    } else if (keep < FANOUT ** o.depth) {
+    } else if (keep < this.fanout ** o.depth) {
       this.cutWalk(o, o.depth, 0, keep, doomed);
     }
     // Cached-only nodes under holes were not reachable by the walk.
@@ -654,9 +674,9 @@ export class Volume {
     const n = this.node(o, level, index, "read");
     if (n) n.pins++;
     try {
-      const span = FANOUT ** (level - 1);
-      for (let c = 0; c < FANOUT; c++) {
-        const ci = index * FANOUT + c;
+      const span = this.fanout ** (level - 1);
+      for (let c = 0; c < this.fanout; c++) {
+        const ci = index * this.fanout + c;
         const start = ci * span;
         if (start + span <= keep) continue;
         if (start < keep) {
@@ -688,8 +708,8 @@ export class Volume {
     doomed.delete(key);
     if (level > 0) {
       const buf = cached?.buf ?? (ref ? this.load(o, level, index, ref) : null);
-      for (let c = 0; c < FANOUT; c++) {
-        const ci = index * FANOUT + c;
+      for (let c = 0; c < this.fanout; c++) {
+        const ci = index * this.fanout + c;
         const r = buf ? decodeRef(buf, c * REF_SIZE) : null;
         if (r !== null || doomed.has(nodeKey(level - 1, ci))) this.freeWalk(o, level - 1, ci, r, doomed);
       }
@@ -738,6 +758,7 @@ export class Volume {
       tableDepth: this.table.depth,
       tableRoot: this.table.root,
       keyCheck: this.keys.keyCheck,
+      nodeSize: this.nodeSize,
     });
     const mac = macSuper(this.keys, sb.subarray(0, SUPER.mac.offset));
     mac.copy(sb, SUPER.mac.offset);
@@ -785,19 +806,20 @@ export class Volume {
 
   private walkTree(o: Inode, visit: (n: NodeInfo) => void): void {
     if (o.root === null) return;
-    if (nodesFor(o.size) > FANOUT ** o.depth) throw integrity("file size exceeds its tree");
+    if (this.nodesFor(o.size) > this.fanout ** o.depth) throw integrity("file size exceeds its tree");
     this.walkNode(o, o.depth, 0, o.root, visit);
   }
 
   private walkNode(o: Inode, level: number, index: number, ref: NodeRef, visit: (n: NodeInfo) => void): void {
-    if (index * FANOUT ** level >= nodesFor(o.size)) throw integrity("node past the end of its file");
+    if (index * this.fanout ** level >= this.nodesFor(o.size))
+      throw integrity("node past the end of its file");
     if (ref.version > this.committedVersion) throw integrity("node from a future version");
     visit({ slot: ref.slot, ino: o.ino, kind: o.kind, level, index });
     if (level === 0) return;
     const buf = this.load(o, level, index, ref);
-    for (let c = 0; c < FANOUT; c++) {
+    for (let c = 0; c < this.fanout; c++) {
       const r = decodeRef(buf, c * REF_SIZE);
-      if (r) this.walkNode(o, level - 1, index * FANOUT + c, r, visit);
+      if (r) this.walkNode(o, level - 1, index * this.fanout + c, r, visit);
     }
     this.recycle(buf);
   }
@@ -830,7 +852,7 @@ export class Volume {
     };
     const names = new Map<number, number>();
     const seenDirs = new Set<number>();
-    const buf = Buffer.allocUnsafe(64 * NODE_SIZE);
+    const buf = Buffer.allocUnsafe(VERIFY_CHUNK);
     const visit = (o: Inode): void => {
       for (let p = 0; p < o.size; p += buf.length) this.readAt(o, p, buf);
       if (o.type === 4) {
@@ -906,6 +928,8 @@ function pickSuper(slots: Buffer[], key: Uint8Array): PickedSuper {
     }
     if (best !== null && !best.sb.volumeId.equals(slot.sb.volumeId))
       throw integrity("superblock slots belong to different volumes");
+    if (best !== null && best.sb.nodeSize !== slot.sb.nodeSize)
+      throw integrity("superblock slots disagree on the node size");
     if (best === null || slot.sb.version > best.sb.version) best = slot;
   }
   if (best !== null) return best;
