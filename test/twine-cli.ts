@@ -177,21 +177,29 @@ export interface MountKind {
 export const RW_MOUNTS: readonly MountKind[] = [
   { name: "host", onHost: true, flags: (sb) => ["--dir", `${sb.data}::/data:rw`] },
   { name: "mem", onHost: false, flags: () => ["--mem", "/data"] },
-  {
-    // The volume is made the way a data owner would, then the guest runs on it: the same output proves
-    // the protected mount gives the guest the same WASI semantics as plain storage.
-    name: "pfs",
+  pfsKind("pfs", 4096),
+  // The node size is the volume's (read from its superblock): the same guests on 32 KiB nodes.
+  pfsKind("pfs-32k", 32768),
+];
+
+/**
+ * The volume is made the way a data owner would, then the guest runs on it: the same output proves
+ * the protected mount gives the guest the same WASI semantics as plain storage.
+ */
+function pfsKind(name: string, nodeSize: number): MountKind {
+  return {
+    name,
     onHost: false,
     flags: (sb) => {
       mkdirSync(sb.store);
       const keyFile = join(sb.store, "key");
       const volume = join(sb.store, "volume");
       writeFileSync(keyFile, randomBytes(32));
-      PfsMount.create(volume, readFileSync(keyFile)).close();
+      PfsMount.create(volume, readFileSync(keyFile), { nodeSize }).close();
       return ["--pfs", `${volume}::/data`, "--key-file", keyFile];
     },
-  },
-];
+  };
+}
 
 /** Asserting helper output: stdout/stderr/status in one message so a failure shows everything. */
 export function describeRun(r: RunResult): string {
