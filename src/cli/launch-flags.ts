@@ -68,6 +68,16 @@ function parseNumber(flag: string, s: string, integer: boolean): number {
   return n;
 }
 
+/** A parser for an integer flag in [min, max] (decimal digits only), for commander. */
+export function integerIn(flag: string, min: number, max: number): (s: string) => number {
+  return (s) => {
+    const n = Number(s);
+    if (!/^[0-9]+$/.test(s) || n < min || n > max)
+      throw usage(`${flag} expects an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
 function parseTimeout(s: string): number {
   const seconds = parseNumber("--timeout", s, false);
   if (seconds * 1000 > MAX_TIMEOUT_MS) throw usage(`--timeout is at most ${MAX_TIMEOUT_MS / 1000} seconds`);

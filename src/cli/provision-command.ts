@@ -18,7 +18,7 @@ import {
 } from "../provision/server.js";
 import type { ProvisionEvent, ServerIdentity } from "../provision/server.js";
 import { checkSecretValue, parseSecretName } from "../provision/secrets.js";
-import { usage } from "./launch-flags.js";
+import { integerIn, usage } from "./launch-flags.js";
 import { readKeyFile } from "./pfs-command.js";
 
 const KEY_FILE = "provision-server-key.pem";
@@ -43,15 +43,6 @@ function parseSecretFlag(s: string, previous: [string, string][] | undefined): [
   parseSecretName(name, "cli.usage");
   if (previous?.some(([n]) => n === name)) throw usage(`--secret ${name} given twice`);
   return [...(previous ?? []), [name, s.slice(eq + 1)]];
-}
-
-function parseInteger(flag: string, min: number, max: number): (s: string) => number {
-  return (s) => {
-    const n = Number(s);
-    if (!/^[0-9]+$/.test(s) || n < min || n > max)
-      throw usage(`${flag} expects an integer in ${min}..${max}`);
-    return n;
-  };
 }
 
 function readSecretFile(name: string, file: string): Uint8Array {
@@ -201,7 +192,7 @@ export function registerProvision(program: Command): void {
     .option(
       "--port <port>",
       "port to listen on (0: any free port, printed)",
-      parseInteger("--port", 0, 65535),
+      integerIn("--port", 0, 65535),
       0,
     )
     .option("--cert <file>", "the server's PEM certificate (with --key; default: kept in --state)")
@@ -212,13 +203,13 @@ export function registerProvision(program: Command): void {
     .option(
       "--max-connections <n>",
       "most connections at once",
-      parseInteger("--max-connections", 1, 10_000),
+      integerIn("--max-connections", 1, 10_000),
       DEFAULT_MAX_CONNECTIONS,
     )
     .option(
       "--timeout <seconds>",
       "drop a connection idle or unfinished for this long",
-      parseInteger("--timeout", 1, 3600),
+      integerIn("--timeout", 1, 3600),
       DEFAULT_TIMEOUT_MS / 1000,
     )
     .action(async (flags: ServeFlags) => {

@@ -2,20 +2,20 @@
 // launch flags are `twine run`'s, so `twine measure` with the same flags prints the launch hash the
 // server's certificate binds. Every job gets fresh volumes, one per `--pfs -::GUEST`, keyed by its
 // owner; a server must bound every job, so --timeout and --max-memory are required.
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { basename } from "node:path";
 import type { Command } from "commander";
-import { TwineError } from "../errors.js";
 import { parseModule } from "../runtime/module.js";
+import { readModule } from "../runtime/runtime.js";
 import { startServe, DEFAULT_CERT_REFRESH_MS } from "../serve/server.js";
 import type { JobSpec } from "../serve/jobs.js";
-import { createTee } from "../tee/select.js";
+import { createWarnedTee } from "./tee-flags.js";
 import type { MountConfig } from "../vfs/index.js";
 import {
   MIB,
   addLaunchOptions,
   checkLaunchFlags,
+  integerIn,
   parsePfsFlag,
   usage,
   type LaunchFlagValues,
@@ -28,15 +28,6 @@ interface ServeFlags extends LaunchFlagValues {
   jobs?: number;
   quiet?: boolean;
   certRefresh?: number;
-}
-
-function intIn(flag: string, min: number, max: number): (s: string) => number {
-  return (s) => {
-    const n = Number(s);
-    if (!/^[0-9]+$/.test(s) || n < min || n > max)
-      throw usage(`${flag} expects an integer from ${min} to ${max}`);
-    return n;
-  };
 }
 
 /** The job every request runs, from the launch flags; refuses what a shared server cannot honour. */
@@ -90,29 +81,20 @@ export function registerServe(program: Command): void {
     .argument("[args...]", "arguments for the guest");
   addLaunchOptions(serve, mounts)
     .requiredOption("--state <dir>", "folder for the jobs' volumes and output (on the untrusted host)")
-    .option("--port <n>", "TCP port (0: any free one)", intIn("--port", 0, 65535), 8443)
+    .option("--port <n>", "TCP port (0: any free one)", integerIn("--port", 0, 65535), 8443)
     .option("--host <addr>", "address to listen on", "127.0.0.1")
-    .option("--jobs <n>", "guests running at once (default: CPU count)", intIn("--jobs", 1, 1024))
+    .option("--jobs <n>", "guests running at once (default: CPU count)", integerIn("--jobs", 1, 1024))
     .option(
       "--cert-refresh <seconds>",
       `re-issue the RA-TLS certificate this often (default ${DEFAULT_CERT_REFRESH_MS / 1000})`,
-      intIn("--cert-refresh", 1, 86_400),
+      integerIn("--cert-refresh", 1, 86_400),
     )
     .option("--quiet", "do not log requests to stderr")
     .action(async (modulePath: string, args: string[], flags: ServeFlags) => {
-      let bytes: Uint8Array;
-      try {
-        bytes = new Uint8Array(readFileSync(modulePath));
-      } catch (e) {
-        throw new TwineError("io.host", `cannot read module ${modulePath}`, { cause: e });
-      }
+      const bytes = await readModule(modulePath);
       parseModule(bytes);
       const spec = serveJobSpec(modulePath, bytes, args, mounts, flags);
-      const tee = createTee(flags.tee ?? "auto");
-      if (tee.kind === "sim")
-        process.stderr.write(
-          "twine: warning: TEE is sim (software only, INSECURE): nothing is protected or proven\n",
-        );
+      const tee = createWarnedTee(flags.tee ?? "auto");
       spec.tee = { choice: tee.kind };
       const handle = await startServe({
         job: spec,

@@ -15,6 +15,17 @@ import type { SealPolicy, Tee } from "../tee/tee.js";
 import type { MountConfig } from "../vfs/index.js";
 import { parsePfsFlag } from "./launch-flags.js";
 
+/** The TEE for `choice`; says loudly on stderr when it is the insecure sim. */
+export function createWarnedTee(choice: TeeChoice): Tee {
+  const tee = createTee(choice);
+  if (tee.kind === "sim") {
+    process.stderr.write(
+      "twine: warning: TEE is sim (software only, INSECURE): nothing is protected or proven\n",
+    );
+  }
+  return tee;
+}
+
 export interface TeeFlags {
   tee?: TeeChoice;
   seal?: SealPolicy;
@@ -47,12 +58,7 @@ export async function teeRunSetup(
   if (flags.seal !== undefined && flags.keyFile !== undefined) {
     throw new TwineError("cli.usage", "--seal and --key-file both key --pfs volumes: give one");
   }
-  const tee = createTee(choice);
-  if (tee.kind === "sim") {
-    process.stderr.write(
-      "twine: warning: TEE is sim (software only, INSECURE): nothing is protected or proven\n",
-    );
-  }
+  const tee = createWarnedTee(choice);
   const setup: TeeRunSetup = { tee: { choice: tee.kind } };
   if (flags.provision !== undefined && flags.provisionPin !== undefined) {
     await provision(
