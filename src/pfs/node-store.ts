@@ -240,6 +240,7 @@ export class NodeStore {
       // fdatasync covers the data and the size needed to read it back; it skips mtime-only journal
       // commits. A superblock must never reach the disk before the nodes it references.
       fdatasyncSync(this.fd);
+      this.unsynced = 0;
       if (this.superFd === null) {
         this.createSuper(b, slot);
         return;
