@@ -82,3 +82,17 @@ export function loadCollateralFiles(
     );
   return snpCollateralFrom(files.map((f) => f.bytes));
 }
+
+/**
+ * SNP collateral with AMD's CRL file (DER or PEM, parsed when verifying). DCAP collateral carries its own
+ * CRLs, so a CRL file given with it is `code`.
+ */
+export function withSnpCrl(
+  collateral: DcapCollateral | SnpCollateral,
+  crlPath: string,
+  code: ErrorCode,
+): SnpCollateral {
+  if (!("certs" in collateral))
+    throw new TwineError(code, `an AMD CRL (${crlPath}) goes with SNP certificates, not DCAP collateral`);
+  return { ...collateral, crl: readBoundedFile(crlPath, "AMD CRL", code) };
+}

@@ -20,6 +20,45 @@ export function parseDer(bytes: Uint8Array, what: string): Der {
   return r.result;
 }
 
+/**
+ * Checks that `bytes` is one element whose every length, down the whole tree, is DER: definite, minimal and
+ * exactly filled by what it holds. asn1js reads BER and accepts a non-minimal length (`82 00 e7`) whose
+ * value does not even match the contents, so bytes outside a signature could change unnoticed.
+ */
+export function assertDerLengths(bytes: Uint8Array, what: string): void {
+  const bad = (): never => {
+    throw new TwineError("attest.der", `${what}: not DER (lengths)`);
+  };
+  const walk = (start: number, end: number, depth: number): void => {
+    if (depth > 32) bad();
+    let at = start;
+    while (at < end) {
+      const tag = bytes[at++]!;
+      if ((tag & 0x1f) === 0x1f || at >= end) bad();
+      let len = bytes[at++]!;
+      if (len === 0x80 || len > 0x84) bad();
+      if (len > 0x80) {
+        const n = len - 0x80;
+        if (at + n > end || bytes[at] === 0) bad();
+        len = 0;
+        for (let i = 0; i < n; i++) len = len * 256 + bytes[at++]!;
+        if (len < 0x80) bad();
+      }
+      if (at + len > end) bad();
+      if ((tag & 0x20) !== 0) walk(at, at + len, depth + 1);
+      at += len;
+    }
+  };
+  if (bytes.length === 0) bad();
+  walk(0, bytes.length, 0);
+  // One element at the top.
+  const first = bytes[1]!;
+  const head = first < 0x80 ? 2 : 2 + (first - 0x80);
+  let len = 0;
+  for (let i = 2; i < head; i++) len = len * 256 + bytes[i]!;
+  if ((first < 0x80 ? first : len) + head !== bytes.length) bad();
+}
+
 function fail(what: string, expected: string): never {
   throw new TwineError("attest.der", `${what}: expected ${expected}`);
 }
@@ -28,6 +67,12 @@ export function children(n: Der | undefined, what: string): Der[] {
   if (n instanceof asn1js.Sequence || n instanceof asn1js.Set) return n.valueBlock.value;
   if (n instanceof asn1js.Constructed) return n.valueBlock.value;
   return fail(what, "a constructed value");
+}
+
+/** The children of a SEQUENCE (not a SET): for structures whose unsigned outer tag must not be malleable. */
+export function sequence(n: Der | undefined, what: string): Der[] {
+  if (n instanceof asn1js.Sequence) return n.valueBlock.value;
+  return fail(what, "a SEQUENCE");
 }
 
 /** The children of a context-specific tag `[tag]`, or undefined when `n` is not that tag. */

@@ -11,7 +11,8 @@ import { verifyEvidence } from "./index.js";
 import { parsePckExtension } from "./pck.js";
 import { parsePolicy } from "./policy.js";
 import { fixture, sgxVector, snpVector, tdxVector } from "./test-vectors.js";
-import { parseCert, parseCertChain, parseCrl, pemToDers } from "./x509.js";
+import { SyntheticSnpPlatform } from "./synthetic-snp.js";
+import { crlDerFrom, parseCert, parseCertChain, parseCrl, pemToDers, verifyRsaPss } from "./x509.js";
 
 const ITERS = Number(process.env.TWINE_FUZZ_ITERS ?? "200");
 const SEED = Number(process.env.TWINE_FUZZ_SEED ?? "20261123");
@@ -84,6 +85,8 @@ function survive(name: string, input: Uint8Array, fn: (b: Uint8Array) => unknown
 }
 
 const text = (b: Uint8Array): string => Buffer.from(b).toString("latin1");
+const SNP_NOW = new Date("2026-06-01T00:00:00Z");
+const snpPlatform = new SyntheticSnpPlatform({ now: SNP_NOW });
 
 void test(`parsers survive random and mutated input (${ITERS} per target, seed ${SEED})`, () => {
   const r = rng(SEED);
@@ -108,6 +111,13 @@ void test(`parsers survive random and mutated input (${ITERS} per target, seed $
     ),
   );
 
+  const amdCrl = snpPlatform.crl({ revokedSerials: [Uint8Array.of(1, 0, 9), Uint8Array.of(0x42, 1)] });
+  const amdCrlPem = new Uint8Array(
+    Buffer.from(
+      `-----BEGIN X509 CRL-----\n${Buffer.from(amdCrl).toString("base64")}\n-----END X509 CRL-----\n`,
+    ),
+  );
+  const arkKey = parseCert(snpPlatform.arkDer).publicKey;
   const targets: [string, Uint8Array[], (b: Uint8Array) => unknown][] = [
     ["parseQuote", [sgx, tdx, tdx5], parseQuote],
     ["parseSnpReport", [snp], parseSnpReport],
@@ -121,6 +131,14 @@ void test(`parsers survive random and mutated input (${ITERS} per target, seed $
       "parseCrl",
       [collateral.pckCrl, tdxVector().collateral.pckCrl, collateral.rootCaCrl],
       (b) => parseCrl(b, "crl"),
+    ],
+    [
+      "parseCrl+verifyRsaPss (AMD CRL)",
+      [amdCrl, amdCrlPem],
+      (b) => {
+        const c = parseCrl(crlDerFrom(b, "crl"), "crl");
+        return verifyRsaPss(c.sigAlg, c.sigAlgParams, arkKey, c.tbs, c.signature);
+      },
     ],
     ["parsePolicy", [policy], (b) => parsePolicy(text(b))],
   ];
@@ -163,5 +181,24 @@ void test(`verifyEvidence never throws on mutated evidence (${Math.ceil(ITERS / 
         );
       }
     }
+  }
+});
+
+void test(`a mutated AMD CRL is never accepted (${Math.ceil(ITERS / 3)} mutations)`, () => {
+  const r = rng(SEED ^ 0x0c0ffee);
+  const crl = snpPlatform.crl({ revokedSerials: [Uint8Array.of(1, 0, 9)] });
+  const report = snpPlatform.report();
+  const opts = (c: Uint8Array): Parameters<typeof verifyEvidence>[1] => ({
+    collateral: snpPlatform.collateral(c),
+    now: SNP_NOW,
+    roots: snpPlatform.roots(),
+    policy: { dangerousAllowCustomRoots: true },
+  });
+  assert.equal(verifyEvidence(report, opts(crl)).ok, true);
+  for (let i = 0; i < Math.ceil(ITERS / 3); i++) {
+    const input = mutate(crl, r);
+    const same = input.length === crl.length && input.every((x, j) => x === crl[j]);
+    if (!same)
+      assert.equal(verifyEvidence(report, opts(input)).ok, false, Buffer.from(input).toString("hex"));
   }
 });

@@ -89,7 +89,10 @@ export function verifyEvidence(bytes: Uint8Array, opts: VerifyOptions): Verdict 
         ));
     if (isSnpCollateral(opts.collateral)) {
       const o = verifySnp(bytes, opts.collateral, opts.now, roots.amdArk, f);
-      if (o.report !== undefined) evaluatePolicy(policy, { kind: "snp", report: o.report }, custom, f);
+      if (o.report !== undefined) {
+        const crlGiven = opts.collateral.crl !== undefined;
+        evaluatePolicy(policy, { kind: "snp", report: o.report, crlGiven }, custom, f);
+      }
       return { ok: f.ok, kind, findings: f.list, advisoryIds: [], fields: o.fields };
     }
     f.fail(

@@ -42,6 +42,11 @@ export interface Policy {
   vmpl?: number;
   minGuestSvn?: number;
   minReportedTcb?: SnpTcb;
+  /**
+   * Refuse SNP evidence verified without AMD's CRL (`attest.crl_missing`). Off by default: without it,
+   * revocation of the ASK/ASVK and VCEK/VLEK is not checked (the verdict's `fields.amdCrl` says so).
+   */
+  requireSnpCrl?: boolean;
   /** Accept debug enclaves, TDs and guests (their memory is readable by the host). */
   dangerousAllowDebug?: boolean;
   /** Accept evidence chained to roots passed in by the caller instead of the embedded vendor roots. */
@@ -69,6 +74,7 @@ const KIND_OF: Record<string, EvidenceKind | "any"> = {
   vmpl: "snp",
   minGuestSvn: "snp",
   minReportedTcb: "snp",
+  requireSnpCrl: "snp",
   dangerousAllowDebug: "any",
   dangerousAllowCustomRoots: "any",
 };
@@ -128,7 +134,7 @@ export function parsePolicy(input: unknown): Policy {
         throw policyError(`acceptedTcbStatuses must list statuses from ${TCB_STATUSES.join(", ")}`);
       }
       if (v.includes("Revoked")) throw policyError("Revoked cannot be accepted");
-    } else if (k.startsWith("dangerous")) {
+    } else if (k.startsWith("dangerous") || k === "requireSnpCrl") {
       if (typeof v !== "boolean") throw policyError(`${k} must be a boolean`);
     } else if (k === "minReportedTcb") {
       const t = v as Record<string, unknown>;
@@ -159,7 +165,7 @@ function padReportData(h: string): Uint8Array {
 
 export type PolicySubject =
   | { kind: "sgx" | "tdx"; quote: ParsedQuote; tcbStatus: TcbStatus | undefined }
-  | { kind: "snp"; report: SnpReport };
+  | { kind: "snp"; report: SnpReport; crlGiven: boolean };
 
 /** Evaluates `policy` against verified evidence, recording one finding per expectation (steps 20.x). */
 export function evaluatePolicy(policy: Policy, s: PolicySubject, customRoots: boolean, f: Findings): void {
@@ -235,6 +241,10 @@ export function evaluatePolicy(policy: Policy, s: PolicySubject, customRoots: bo
           "attest.svn_too_low",
           `reported TCB ${show(t)} below ${show(m)} (bl/tee/snp/ucode)`,
         );
+    }
+    if (policy.requireSnpCrl === true) {
+      if (s.crlGiven) f.pass("20.snp_crl", "AMD CRL required and given (checked at 6.crl, 7.revocation)");
+      else f.fail("20.snp_crl", "attest.crl_missing", "policy requires AMD's CRL and none was given");
     }
     return;
   }

@@ -2,7 +2,7 @@
 // and SGX v3 quotes signed through them (node:crypto keys; certificates and CRLs encoded with asn1js).
 // For tests and the `sim` TEE backend. Nothing here holds or imitates a vendor key: its evidence
 // verifies only when its root is passed as `roots` and policy sets `dangerousAllowCustomRoots`.
-import { createHash, generateKeyPairSync, randomBytes, sign as cryptoSign } from "node:crypto";
+import { constants, createHash, generateKeyPairSync, randomBytes, sign as cryptoSign } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import * as asn1js from "asn1js";
 import {
@@ -17,6 +17,9 @@ import type { DcapCollateral, TcbStatus } from "./collateral.js";
 import { OID_SGX_EXTENSION } from "./pck.js";
 
 const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
+const OID_RSASSA_PSS = "1.2.840.113549.1.1.10";
+const OID_MGF1 = "1.2.840.113549.1.1.8";
+const OID_SHA384 = "2.16.840.1.101.3.4.2.2";
 const OID_CN = "2.5.4.3";
 const OID_BASIC_CONSTRAINTS = "2.5.29.19";
 
@@ -58,17 +61,50 @@ function positiveInt(bytes: Uint8Array): asn1js.Integer {
   const b = (m[0] ?? 0) & 0x80 ? Uint8Array.of(0, ...m) : m;
   return new asn1js.Integer({ valueHex: b });
 }
-function signed(tbs: asn1js.Sequence, key: KeyObject): Uint8Array {
-  const sig = cryptoSign("sha256", ber(tbs), key);
-  return ber(
-    new asn1js.Sequence({
-      value: [
-        tbs,
-        new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_ECDSA_SHA256 })] }),
-        new asn1js.BitString({ valueHex: sig }),
-      ],
-    }),
-  );
+/**
+ * How a synthetic certificate or CRL is signed: ECDSA P-256/SHA-256 (Intel's form), or RSASSA-PSS with
+ * SHA-384, MGF1-SHA-384 and a salt of `saltLength` bytes (AMD's form, [S6]; AMD uses 48).
+ */
+export type SigAlg = { kind: "ecdsa-sha256" } | { kind: "rsa-pss-sha384"; saltLength: number };
+export const ECDSA_SHA256: SigAlg = { kind: "ecdsa-sha256" };
+export const RSA_PSS_SHA384: SigAlg = { kind: "rsa-pss-sha384", saltLength: 48 };
+
+function algorithmId(a: SigAlg): asn1js.Sequence {
+  if (a.kind === "ecdsa-sha256")
+    return new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_ECDSA_SHA256 })] });
+  const sha384 = (): asn1js.Sequence =>
+    new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_SHA384 }), new asn1js.Null()] });
+  const tag = (n: number, v: asn1js.AsnType): asn1js.Constructed =>
+    new asn1js.Constructed({ idBlock: { tagClass: 3, tagNumber: n }, value: [v] });
+  return new asn1js.Sequence({
+    value: [
+      new asn1js.ObjectIdentifier({ value: OID_RSASSA_PSS }),
+      new asn1js.Sequence({
+        value: [
+          tag(0, sha384()),
+          tag(
+            1,
+            new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_MGF1 }), sha384()] }),
+          ),
+          tag(2, new asn1js.Integer({ value: a.saltLength })),
+          tag(3, new asn1js.Integer({ value: 1 })),
+        ],
+      }),
+    ],
+  });
+}
+
+function signed(tbs: asn1js.Sequence, key: KeyObject, a: SigAlg): Uint8Array {
+  const data = ber(tbs);
+  const sig =
+    a.kind === "ecdsa-sha256"
+      ? cryptoSign("sha256", data, key)
+      : cryptoSign("sha384", data, {
+          key,
+          padding: constants.RSA_PKCS1_PSS_PADDING,
+          saltLength: a.saltLength,
+        });
+  return ber(new asn1js.Sequence({ value: [tbs, algorithmId(a), new asn1js.BitString({ valueHex: sig })] }));
 }
 
 export interface CertSpec {
@@ -84,9 +120,11 @@ export interface CertSpec {
   ca: boolean;
   /** Extra extensions: OID and the DER of the extnValue contents. */
   extensions?: readonly { oid: string; value: Uint8Array }[];
+  /** Default ECDSA_SHA256. */
+  sigAlg?: SigAlg;
 }
 
-/** An X.509 v3 certificate, ECDSA-with-SHA256 signed, as DER. */
+/** An X.509 v3 certificate, as DER. */
 export function makeCert(s: CertSpec): Uint8Array {
   const spki = asn1js.fromBER(s.publicKey.export({ type: "spki", format: "der" })).result;
   const exts = [
@@ -107,7 +145,7 @@ export function makeCert(s: CertSpec): Uint8Array {
         value: [new asn1js.Integer({ value: 2 })],
       }),
       positiveInt(s.serial),
-      new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_ECDSA_SHA256 })] }),
+      algorithmId(s.sigAlg ?? ECDSA_SHA256),
       name(s.issuerCn),
       new asn1js.Sequence({ value: [asnTime(s.notBefore), asnTime(s.notAfter)] }),
       name(s.subjectCn),
@@ -130,7 +168,7 @@ export function makeCert(s: CertSpec): Uint8Array {
       }),
     ],
   });
-  return signed(tbs, s.signingKey);
+  return signed(tbs, s.signingKey, s.sigAlg ?? ECDSA_SHA256);
 }
 
 export interface CrlSpec {
@@ -139,13 +177,15 @@ export interface CrlSpec {
   thisUpdate: Date;
   nextUpdate: Date;
   revokedSerials: readonly Uint8Array[];
+  /** Default ECDSA_SHA256. */
+  sigAlg?: SigAlg;
 }
 
-/** An X.509 v2 CRL, ECDSA-with-SHA256 signed, as DER. */
+/** An X.509 v2 CRL, as DER. */
 export function makeCrl(s: CrlSpec): Uint8Array {
   const fields: asn1js.AsnType[] = [
     new asn1js.Integer({ value: 1 }),
-    new asn1js.Sequence({ value: [new asn1js.ObjectIdentifier({ value: OID_ECDSA_SHA256 })] }),
+    algorithmId(s.sigAlg ?? ECDSA_SHA256),
     name(s.issuerCn),
     asnTime(s.thisUpdate),
     asnTime(s.nextUpdate),
@@ -159,7 +199,7 @@ export function makeCrl(s: CrlSpec): Uint8Array {
       }),
     );
   }
-  return signed(new asn1js.Sequence({ value: fields }), s.signingKey);
+  return signed(new asn1js.Sequence({ value: fields }), s.signingKey, s.sigAlg ?? ECDSA_SHA256);
 }
 
 export function derToPem(der: Uint8Array): string {

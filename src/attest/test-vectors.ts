@@ -74,3 +74,11 @@ export function snpVector(name: keyof typeof SNP_VECTORS): SnpVector {
   const [report, ...certs] = SNP_VECTORS[name];
   return { report: fixture(report), collateral: snpCollateralFrom(certs.map(fixture)), now: NOW };
 }
+
+/** Inside the window of AMD's real CRLs in snp/kds-crl/ and of the snp/ VCEKs (not the AWS VLEK). */
+export const NOW_SNP_CRL = new Date("2026-09-01T00:00:00Z");
+
+/** AMD's real CRL for a product (KDS `/vcek/v1/{product}/crl`, DER; see snp/kds-crl/README.md). */
+export function kdsCrl(product: "Milan" | "Genoa"): Uint8Array {
+  return fixture(`snp/kds-crl/${product.toLowerCase()}.crl`);
+}

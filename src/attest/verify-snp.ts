@@ -9,7 +9,7 @@ import type { ParsedSnpReport, SnpTcbParts } from "./abi-snp.js";
 import { ia5, octets, parseDer, smallInt } from "./der.js";
 import type { Fields, Findings, Issue } from "./findings.js";
 import { rootCert } from "./roots.js";
-import { checkChain, parseCert, pemToDers } from "./x509.js";
+import { checkChain, crlDerFrom, parseCert, parseCrl, pemToDers, verifyRsaPss } from "./x509.js";
 import type { Cert } from "./x509.js";
 
 const OID_AMD = "1.3.6.1.4.1.3704.1";
@@ -25,6 +25,11 @@ const SPL_OIDS: Record<keyof SnpTcbParts, string> = {
 /** The certificates that come with an SNP report: VCEK or VLEK, ASK or ASVK, optionally the ARK. */
 export interface SnpCollateral {
   certs: Uint8Array[];
+  /**
+   * AMD's CRL for the product (KDS `/vcek/v1/{product}/crl` or `/vlek/v1/{product}/crl`), DER or PEM.
+   * Absent: revocation is not checked (`fields.amdCrl` says so) unless policy `requireSnpCrl` refuses that.
+   */
+  crl?: Uint8Array;
 }
 
 /** Reads DER or PEM certificate files into SNP collateral. */
@@ -122,6 +127,71 @@ export function snpFields(r: ParsedSnpReport): Fields {
     platformInfo: `0x${r.platformInfo.toString(16)}`,
     chipId: hex(r.chipId),
   };
+}
+
+/**
+ * Steps 6–7: AMD's CRL is issued by the ARK (RSA-PSS, SHA-384) and lists revoked ASK/ASVK serials. We also
+ * refuse a VCEK/VLEK whose serial it lists: strictly that serial names an ARK-issued certificate, so a match
+ * can only refuse too much, never accept too much.
+ */
+function checkSnpCrl(
+  bytes: Uint8Array,
+  ark: Cert | undefined,
+  chain: readonly (Cert | undefined)[],
+  now: Date,
+  f: Findings,
+  fields: Fields,
+): void {
+  const crl = f.run("6.crl", () => parseCrl(crlDerFrom(bytes, "AMD CRL"), "AMD CRL"));
+  if (crl === undefined) {
+    fields.amdCrl = "given but unreadable";
+    f.blocked("7.revocation", "a readable AMD CRL");
+    return;
+  }
+  if (ark === undefined) {
+    fields.amdCrl = "given but not checked (no pinned ARK)";
+    f.blocked("6.crl", "a pinned ARK");
+    f.blocked("7.revocation", "a pinned ARK");
+    return;
+  }
+  const window = `${crl.thisUpdate.toISOString()}..${crl.nextUpdate?.toISOString() ?? "?"}`;
+  fields.amdCrl = `checked: ${crl.revoked.size} revoked serial(s), valid ${window}`;
+  const issues: Issue[] = [];
+  const issuerOk = bytesEqual(crl.issuerDer, ark.subjectDer);
+  if (!issuerOk)
+    issues.push({ code: "attest.crl_invalid", detail: `AMD CRL: issuer is not "${ark.subjectCn}"` });
+  const authentic =
+    crl.sigAlgMatchesTbs && verifyRsaPss(crl.sigAlg, crl.sigAlgParams, ark.publicKey, crl.tbs, crl.signature);
+  if (!authentic)
+    issues.push({
+      code: "attest.crl_invalid",
+      detail: `AMD CRL: not signed by "${ark.subjectCn}" (RSA-PSS, SHA-384)`,
+    });
+  if (crl.nextUpdate === undefined || now < crl.thisUpdate || now > crl.nextUpdate)
+    issues.push({
+      code: "attest.crl_expired",
+      detail: `AMD CRL: valid ${window}, now ${now.toISOString()}`,
+    });
+  f.check("6.crl", `AMD CRL signed by "${ark.subjectCn}", valid ${window}`, issues);
+
+  // Revocations are final: an authentic but out-of-date CRL still proves what it lists.
+  const [intermediate, leaf] = chain;
+  if (!authentic || !issuerOk) {
+    f.blocked("7.revocation", "an AMD CRL signed by the ARK");
+  } else if (intermediate === undefined || leaf === undefined) {
+    f.blocked("7.revocation", "the certificate chain");
+  } else {
+    f.check(
+      "7.revocation",
+      `"${intermediate.subjectCn}" and "${leaf.subjectCn}" not on the AMD CRL`,
+      [intermediate, leaf]
+        .filter((c) => crl.revoked.has(c.serial))
+        .map((c) => ({
+          code: "attest.cert_revoked",
+          detail: `"${c.subjectCn}" serial ${c.serial} is on the AMD CRL`,
+        })),
+    );
+  }
 }
 
 export function verifySnp(
@@ -244,5 +314,10 @@ export function verifySnp(
   } else {
     f.blocked("5.binding", `the ${leafCn} certificate`);
   }
+
+  // 6–7. AMD's CRL, when given: signed by the ARK, current, neither ASK/ASVK nor VCEK/VLEK listed.
+  if (collateral.crl === undefined)
+    out.fields.amdCrl = "not checked (no AMD CRL given): a revoked ASK/ASVK or VCEK/VLEK is not detected";
+  else checkSnpCrl(collateral.crl, ark, [intermediate, leaf], now, f, out.fields);
   return out;
 }

@@ -1,11 +1,12 @@
 // X.509 certificates and CRLs for evidence chains. node:crypto checks signatures (ECDSA for Intel,
 // RSA-PSS for AMD); asn1js reads what Node does not expose (extensions, CRLs, exact validity).
 // Chains always end in a root passed in by the caller and compared byte for byte.
-import { X509Certificate, createHash, verify as cryptoVerify } from "node:crypto";
+import { X509Certificate, constants, createHash, verify as cryptoVerify } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { TwineError } from "../errors.js";
 import { bytesEqual } from "./bytes.js";
 import {
+  assertDerLengths,
   bitString,
   children,
   contextChildren,
@@ -16,8 +17,11 @@ import {
   oid,
   parseDer,
   rawOf,
+  sequence,
+  smallInt,
   time,
 } from "./der.js";
+import type { Der } from "./der.js";
 import type { Issue } from "./findings.js";
 
 export const MAX_CHAIN_CERTS = 8;
@@ -25,6 +29,11 @@ export const MAX_CERT_SIZE = 16 * 1024;
 export const MAX_CRL_SIZE = 1024 * 1024;
 const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
 const OID_ECDSA_SHA384 = "1.2.840.10045.4.3.3";
+const OID_RSASSA_PSS = "1.2.840.113549.1.1.10";
+const OID_MGF1 = "1.2.840.113549.1.1.8";
+const OID_SHA384 = "2.16.840.1.101.3.4.2.2";
+/** Largest PSS salt accepted from a signature's parameters (AMD uses 48, the SHA-384 length). */
+const MAX_PSS_SALT = 512;
 
 export interface Cert {
   der: Uint8Array;
@@ -156,6 +165,18 @@ export function pemToDers(pem: Uint8Array | string, what: string): Uint8Array[] 
   return out;
 }
 
+/** A CRL file's DER: the bytes themselves, or the one block of a PEM `X509 CRL` file (as openssl writes). */
+export function crlDerFrom(bytes: Uint8Array, what: string): Uint8Array {
+  const head = Buffer.from(bytes.subarray(0, 64)).toString("latin1");
+  if (!head.includes("-----BEGIN")) return bytes;
+  if (bytes.length > 2 * MAX_CRL_SIZE)
+    throw new TwineError("attest.too_large", `${what}: ${bytes.length} bytes`);
+  const text = Buffer.from(bytes).toString("latin1");
+  const m = /^\s*-----BEGIN X509 CRL-----([A-Za-z0-9+/=\s]*)-----END X509 CRL-----\s*$/.exec(text);
+  if (m === null) throw new TwineError("attest.crl_invalid", `${what}: not one PEM X509 CRL`);
+  return new Uint8Array(Buffer.from(m[1]!.replace(/\s+/g, ""), "base64"));
+}
+
 export function parseCertChain(pem: Uint8Array | string, what: string): Cert[] {
   return pemToDers(pem, what).map((d, i) => parseCert(d, `${what}[${i}]`));
 }
@@ -230,6 +251,10 @@ export interface Crl {
   nextUpdate: Date | undefined;
   revoked: ReadonlySet<string>;
   sigAlg: string;
+  /** The outer AlgorithmIdentifier's parameters (RSA-PSS carries hash, MGF and salt length here). */
+  sigAlgParams: Der | undefined;
+  /** RFC 5280 §5.1.1.2: the outer and the signed (tbs) AlgorithmIdentifier must be equal. */
+  sigAlgMatchesTbs: boolean;
   signature: Uint8Array;
 }
 
@@ -245,9 +270,12 @@ export function parseCrl(der: Uint8Array, what: string): Crl {
 
 function parseCrlUncached(der: Uint8Array, what: string): Crl {
   try {
-    const top = children(parseDer(der, what), what);
+    // The outer tag and lengths are not signed: a SET or a BER length there must not parse as the same CRL.
+    assertDerLengths(der, what);
+    const top = sequence(parseDer(der, what), what);
     const tbsNode = top[0];
     const tbs = children(tbsNode, `${what}.tbs`);
+    const alg = children(top[1], `${what}.signatureAlgorithm`);
     // version is an optional INTEGER before the signature algorithm SEQUENCE.
     const i = isInteger(tbs[0]) ? 1 : 0;
     const issuer = tbs[i + 1];
@@ -258,6 +286,7 @@ function parseCrlUncached(der: Uint8Array, what: string): Crl {
       nextUpdate = time(tbs[j], `${what}.nextUpdate`);
       j++;
     }
+    const tbsAlg = tbs[i];
     const revoked = new Set<string>();
     const list = tbs[j];
     if (list !== undefined && contextChildren(list, 0) === undefined) {
@@ -272,7 +301,9 @@ function parseCrlUncached(der: Uint8Array, what: string): Crl {
       thisUpdate,
       nextUpdate,
       revoked,
-      sigAlg: oid(children(top[1], `${what}.signatureAlgorithm`)[0], `${what}.signatureAlgorithm`),
+      sigAlg: oid(alg[0], `${what}.signatureAlgorithm`),
+      sigAlgParams: alg[1],
+      sigAlgMatchesTbs: tbsAlg !== undefined && bytesEqual(rawOf(tbsAlg), rawOf(top[1]!)),
       signature: bitString(top[2], `${what}.signature`),
     };
   } catch (e) {
@@ -288,6 +319,51 @@ export function verifyEcdsaDer(alg: string, key: KeyObject, data: Uint8Array, si
   if (hash === undefined) return false;
   try {
     return cryptoVerify(hash, data, key, sig);
+  } catch {
+    return false;
+  }
+}
+
+/** A context-tagged `[tag]` field of a SEQUENCE of optional fields (RSASSA-PSS-params), or undefined. */
+function tagged(fields: readonly Der[], tag: number): Der | undefined {
+  for (const n of fields) {
+    const c = contextChildren(n, tag);
+    if (c !== undefined) {
+      if (c.length !== 1) throw new TwineError("attest.der", `[${tag}] holds ${c.length} values`);
+      return c[0];
+    }
+  }
+  return undefined;
+}
+
+/**
+ * Verifies an RSASSA-PSS signature ([S6]: AMD signs with SHA-384, MGF1-SHA-384, 48-byte salt) with the
+ * hash, mask and salt length read from the signature's own parameters: only SHA-384 for both is
+ * accepted, so the RFC 4055 SHA-1 defaults of absent fields are refused rather than used.
+ */
+export function verifyRsaPss(
+  alg: string,
+  params: Der | undefined,
+  key: KeyObject,
+  data: Uint8Array,
+  sig: Uint8Array,
+): boolean {
+  if (alg !== OID_RSASSA_PSS || params === undefined || key.asymmetricKeyType !== "rsa") return false;
+  try {
+    const p = children(params, "RSASSA-PSS-params");
+    const hash = tagged(p, 0);
+    const mgf = tagged(p, 1);
+    const salt = tagged(p, 2);
+    const trailer = tagged(p, 3);
+    if (hash === undefined || oid(children(hash, "hashAlgorithm")[0], "hashAlgorithm") !== OID_SHA384)
+      return false;
+    if (mgf === undefined) return false;
+    const m = children(mgf, "maskGenAlgorithm");
+    if (oid(m[0], "maskGenAlgorithm") !== OID_MGF1) return false;
+    if (oid(children(m[1], "MGF1 hash")[0], "MGF1 hash") !== OID_SHA384) return false;
+    if (trailer !== undefined && smallInt(trailer, "trailerField") !== 1) return false;
+    const saltLength = salt === undefined ? 20 : smallInt(salt, "saltLength", MAX_PSS_SALT);
+    return cryptoVerify("sha384", data, { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength }, sig);
   } catch {
     return false;
   }

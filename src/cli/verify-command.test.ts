@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serializeDcapCollateral } from "../attest/collateral.js";
+import { SyntheticSnpPlatform } from "../attest/synthetic-snp.js";
 import { SimTee } from "../tee/sim.js";
 
 const ROOT = fileURLToPath(new URL("../../../", import.meta.url));
@@ -91,6 +92,71 @@ void test("twine verify: SNP with certificates as repeated flags or a folder", (
   );
   assert.equal(d.status, 1);
   assert.match(d.stdout, /FAIL\s+20\.debug\s+\[attest\.debug\]/);
+});
+
+void test("twine verify: SNP revocation is reported as not checked without --snp-crl, and a CRL is checked", () => {
+  const args = [
+    join(F, "snp/milan-idblock/test-report.bin"),
+    "--collateral",
+    join(F, "snp/milan-idblock/test-vcek.der"),
+  ];
+  args.push("--collateral", join(F, "snp/ask_ark_milan.pem"), ...NOW);
+  const plain = twine(...args);
+  assert.equal(plain.status, 0, plain.stdout);
+  assert.match(plain.stdout, /AMD revocation: not checked \(no AMD CRL given\)/);
+  assert.doesNotMatch(plain.stdout, /6\.crl/);
+
+  // AMD's real Genoa CRL (snp/kds-crl/README.md), inside its window.
+  const genoa = twine(
+    join(F, "snp/genoa-azure/evidence-genoa.snp-report.bin"),
+    "--collateral",
+    join(F, "snp/genoa-azure/vcek-genoa.pem"),
+    "--collateral",
+    join(F, "snp/ask_ark_genoa.pem"),
+    "--snp-crl",
+    join(F, "snp/kds-crl/genoa.crl"),
+    "--now",
+    "2026-09-01T00:00:00Z",
+  );
+  assert.equal(genoa.status, 0, genoa.stdout + genoa.stderr);
+  assert.match(genoa.stdout, /AMD revocation: checked: 1 revoked serial/);
+  assert.match(genoa.stdout, /pass\s+7\.revocation/);
+
+  const dir = mkdtempSync(join(tmpdir(), "twine-verify-crl-"));
+  try {
+    // Not AMD's: signed by a synthetic ARK-Milan, so the real chain's ARK refuses it.
+    const crl = new SyntheticSnpPlatform({ now: new Date("2025-07-01T00:00:00Z") }).crl();
+    writeFileSync(join(dir, "milan.crl"), crl);
+    const r = twine(...args, "--snp-crl", join(dir, "milan.crl"), "--json");
+    assert.equal(r.status, 1, r.stderr);
+    const v = JSON.parse(r.stdout) as {
+      fields: { amdCrl: string };
+      findings: { step: string; ok: boolean; code: string }[];
+    };
+    assert.deepEqual(
+      v.findings.filter((f) => !f.ok).map((f) => `${f.step} ${f.code}`),
+      ["6.crl attest.crl_invalid", "6.crl attest.crl_invalid", "7.revocation attest.not_evaluated"],
+    );
+    assert.match(v.fields.amdCrl, /^checked/);
+
+    writeFileSync(join(dir, "policy.json"), JSON.stringify({ requireSnpCrl: true }));
+    const required = twine(...args, "--policy", join(dir, "policy.json"));
+    assert.equal(required.status, 1);
+    assert.match(required.stdout, /FAIL\s+20\.snp_crl\s+\[attest\.crl_missing\]/);
+
+    const dcap = twine(
+      join(F, "sgx/sgx_quote"),
+      "--collateral",
+      join(F, "sgx"),
+      "--snp-crl",
+      join(dir, "milan.crl"),
+    );
+    assert.equal(dcap.status, 2);
+    assert.match(dcap.stderr, /\[cli\.usage\]/);
+    assert.equal(twine(...args, "--snp-crl", join(dir, "missing.crl")).status, 2);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 void test("twine verify: usage errors and unreadable input exit 2 with one line", () => {

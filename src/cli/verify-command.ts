@@ -1,16 +1,17 @@
-// `twine verify EVIDENCE --collateral DIR|FILE …`: verifies an SGX/TDX quote or SEV-SNP report offline
-// and prints a verdict. Exit 0 only when every check passed, 1 when rejected, 2 on usage errors
+// `twine verify EVIDENCE --collateral DIR|FILE [--snp-crl FILE] …`: verifies an SGX/TDX quote or SEV-SNP
+// report offline and prints a verdict. Exit 0 only when every check passed, 1 when rejected, 2 on usage errors
 // (including unreadable input files).
 import type { Command } from "commander";
 import { TwineError } from "../errors.js";
 import { parsePolicy, verifyEvidence } from "../attest/index.js";
-import { loadCollateralFiles, readBoundedFile } from "../attest/collateral-files.js";
+import { loadCollateralFiles, readBoundedFile, withSnpCrl } from "../attest/collateral-files.js";
 import type { EvidenceKind, Policy, Verdict } from "../attest/index.js";
 
 interface VerifyFlags {
   sgxRoot?: string;
   dangerousAllowSim?: boolean;
   collateral: string[];
+  snpCrl?: string;
   policy?: string;
   now?: string;
   json?: boolean;
@@ -54,6 +55,8 @@ export function formatVerdict(v: Verdict): string {
     const adv = v.advisoryIds.length > 0 ? ` (advisories: ${v.advisoryIds.join(", ")})` : "";
     lines.push(`TCB status: ${v.tcbStatus ?? "none (no TCB level matched)"}${adv}`);
   }
+  // Said apart from the fields too: "not checked" must never read as "not revoked".
+  if (typeof v.fields.amdCrl === "string") lines.push(`AMD revocation: ${v.fields.amdCrl}`);
   lines.push("checks:");
   const sw = Math.max(0, ...v.findings.map((f) => f.step.length));
   for (const f of v.findings) {
@@ -72,6 +75,10 @@ export function registerVerify(program: Command): void {
       "DCAP collateral JSON, or SNP certificates (.pem/.der); a folder, or repeat the flag",
       (v: string, prev: string[] = []) => [...prev, v],
     )
+    .option(
+      "--snp-crl <file>",
+      "AMD's CRL for the SNP product (KDS /vcek/v1/{product}/crl, DER or PEM); without it revocation is not checked",
+    )
     .option("--policy <file>", "policy JSON (expected measurements, accepted TCB statuses, …)")
     .option("--now <iso>", "judge validity at this time instead of the clock (e.g. 2025-07-01T00:00:00Z)")
     .option("--kind <kind>", "expect this kind of evidence: sgx, tdx or snp")
@@ -88,7 +95,8 @@ export function registerVerify(program: Command): void {
       const kind = parseKind(flags.kind);
       const now = parseNow(flags.now);
       const evidence = readInput(evidencePath, "evidence");
-      const collateral = loadCollateralFiles(flags.collateral, "cli.usage");
+      const loaded = loadCollateralFiles(flags.collateral, "cli.usage");
+      const collateral = flags.snpCrl === undefined ? loaded : withSnpCrl(loaded, flags.snpCrl, "cli.usage");
       let policy: Policy = {};
       if (flags.policy !== undefined) {
         const text = Buffer.from(readInput(flags.policy, "policy")).toString("utf8");

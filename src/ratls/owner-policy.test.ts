@@ -2,6 +2,7 @@ import { test, after } from "node:test";
 import assert from "node:assert/strict";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { fileURLToPath } from "node:url";
 import { isTwineError } from "../errors.js";
 import { serializeDcapCollateral } from "../attest/collateral.js";
 import { SimTee } from "../tee/sim.js";
@@ -13,6 +14,7 @@ import { verifyRatlsCert } from "./verify.js";
 after(removeTempDirs);
 
 const LAUNCH = launchHashOf("owner policy launch");
+const FIXTURES = fileURLToPath(new URL("../../../test/fixtures/attest/", import.meta.url));
 const OTHER = launchHashOf("owner policy other launch");
 const hex = (b: Uint8Array): string => Buffer.from(b).toString("hex");
 
@@ -118,6 +120,28 @@ void test("owner policy: every malformed policy is refused with policy.invalid /
   );
   assert.equal(inDir({ launchHashes: [hex(LAUNCH)], collateral: ["c.json"] }), "policy.invalid");
   assert.equal(inDir({ launchHashes: [hex(LAUNCH)], collateral: ["missing.json"] }), "policy.read");
+  // snpCrl: only with SNP certificates, and only a readable file.
+  fs.writeFileSync(path.join(dir, "good.json"), serializeDcapCollateral(tee.collateral(new Date())));
+  fs.writeFileSync(path.join(dir, "amd.crl"), new Uint8Array([0x30, 0]));
+  const snp = ["snp/vcek.der", "snp/ask_ark_milan.pem"].map((f) => path.join(FIXTURES, f));
+  assert.equal(
+    inDir({ launchHashes: [hex(LAUNCH)], snpCrl: "amd.crl", dangerousAllowSim: true }),
+    "policy.invalid",
+  );
+  assert.equal(
+    inDir({ launchHashes: [hex(LAUNCH)], collateral: ["good.json"], snpCrl: "amd.crl" }),
+    "policy.invalid",
+  );
+  assert.equal(inDir({ launchHashes: [hex(LAUNCH)], collateral: snp, snpCrl: "missing.crl" }), "policy.read");
+  assert.equal(inDir({ launchHashes: [hex(LAUNCH)], collateral: snp, snpCrl: "" }), "policy.invalid");
+  const withCrl = parseOwnerPolicy(
+    JSON.stringify({ launchHashes: [hex(LAUNCH)], collateral: snp, snpCrl: "amd.crl" }),
+    dir,
+  );
+  assert.ok("certs" in withCrl.collateral && withCrl.collateral.crl !== undefined);
+  assert.deepEqual(withCrl.collateral.crl, new Uint8Array([0x30, 0]));
+  const without = parseOwnerPolicy(JSON.stringify({ launchHashes: [hex(LAUNCH)], collateral: snp }), dir);
+  assert.ok("certs" in without.collateral && without.collateral.crl === undefined);
   assert.equal(
     code(() => loadOwnerPolicy(path.join(dir, "no-such-policy.json"))),
     "policy.read",

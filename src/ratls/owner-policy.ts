@@ -5,7 +5,12 @@
 import { dirname, isAbsolute, resolve } from "node:path";
 import { TwineError } from "../errors.js";
 import { parsePolicy } from "../attest/index.js";
-import { loadCollateralFiles, MAX_EVIDENCE_FILE, readBoundedFile } from "../attest/collateral-files.js";
+import {
+  loadCollateralFiles,
+  MAX_EVIDENCE_FILE,
+  readBoundedFile,
+  withSnpCrl,
+} from "../attest/collateral-files.js";
 import type { DcapCollateral, Policy, SnpCollateral, TrustRoots } from "../attest/index.js";
 import { SimTee, defaultSimDir } from "../tee/sim.js";
 import { BACKDATE_MS } from "./cert.js";
@@ -17,6 +22,7 @@ const KEYS = new Set([
   "launchHashes",
   "evidence",
   "collateral",
+  "snpCrl",
   "sgxRoot",
   "maxCertAgeSeconds",
   "dangerousAllowSim",
@@ -42,9 +48,15 @@ function invalid(detail: string, cause?: unknown): TwineError {
 const readBytes = (path: string, what: string, max: number): Uint8Array =>
   readBoundedFile(path, what, "policy.read", max);
 
-function loadCollateral(paths: readonly string[]): DcapCollateral | SnpCollateral {
+function loadCollateral(
+  paths: readonly string[],
+  snpCrl: string | undefined,
+): DcapCollateral | SnpCollateral {
   try {
-    return loadCollateralFiles(paths, "policy.read");
+    const c = loadCollateralFiles(paths, "policy.read");
+    if (snpCrl === undefined) return c;
+    if (!("certs" in c)) throw invalid("snpCrl goes with SNP certificates, not DCAP collateral");
+    return withSnpCrl(c, snpCrl, "policy.read");
   } catch (e) {
     if (e instanceof TwineError && e.code.startsWith("policy.")) throw e;
     throw invalid(`collateral: ${e instanceof Error ? e.message : String(e)}`, e);
@@ -111,6 +123,8 @@ export function parseOwnerPolicy(text: string, baseDir: string): OwnerPolicy {
 
   const collateralPaths =
     o.collateral === undefined ? undefined : pathList(o.collateral, "collateral").map(at);
+  const snpCrlPath = o.snpCrl === undefined ? undefined : at(onePath(o.snpCrl, "snpCrl"));
+  if (snpCrlPath !== undefined && collateralPaths === undefined) throw invalid("snpCrl needs collateral");
   const sgxRootPath = o.sgxRoot === undefined ? undefined : at(onePath(o.sgxRoot, "sgxRoot"));
   if (sgxRootPath !== undefined && !dangerousAllowSim && evidence.dangerousAllowCustomRoots !== true)
     throw invalid("sgxRoot needs evidence.dangerousAllowCustomRoots");
@@ -119,7 +133,7 @@ export function parseOwnerPolicy(text: string, baseDir: string): OwnerPolicy {
   let rootDer: Uint8Array | undefined =
     sgxRootPath === undefined ? undefined : readBytes(sgxRootPath, "sgxRoot", MAX_EVIDENCE_FILE);
   if (collateralPaths !== undefined) {
-    collateral = loadCollateral(collateralPaths);
+    collateral = loadCollateral(collateralPaths, snpCrlPath);
   } else if (dangerousAllowSim) {
     // The sim's own collateral and root: it proves nothing, so there is nothing to fetch.
     const dir = o.simDir === undefined ? defaultSimDir() : at(onePath(o.simDir, "simDir"));
