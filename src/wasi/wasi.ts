@@ -1,8 +1,9 @@
-// Our own wasi_snapshot_preview1 host. Every import is a thin wrapper: decode the arguments, look the
-// fd up with the rights the call needs (fd-table.ts), call the mount or handle, encode the result
-// into guest memory (memory.ts, bounds-checked), and turn any failure into an errno in its one
-// `catch`. Nothing thrown by a mount, a handle or a bug reaches the guest as an exception: unknown
-// errors become IO. Only proc_exit and proc_raise throw, on purpose, to unwind the guest.
+// Our own wasi_snapshot_preview1 host. Every import is a thin body: decode the arguments, look the fd
+// up with the rights the call needs (fd-table.ts), call the mount or handle, encode the result into
+// guest memory (memory.ts, bounds-checked), and return an errno or throw. `guard` turns whatever a
+// body throws into an errno in one place: nothing thrown by a mount, a handle or a bug reaches the
+// guest as an exception, unknown errors become IO. Only proc_exit and proc_raise, which are not
+// guarded, throw on purpose, to unwind the guest.
 import { randomFillSync } from "node:crypto";
 import { ERRNO, TwineError, errnoOf, isTwineError, wasiError } from "../errors.js";
 import { resolvePath, type ResolvedPath } from "../vfs/resolve.js";
@@ -402,6 +403,54 @@ function preopenOf(fds: FdTable, fd: number): Uint8Array {
 
 export type WasiImports = ReturnType<typeof createImports>;
 
+/** An import's body: its arguments as Wasm passes them; an errno back (OK on success), or a throw. */
+type Body = (...args: never[]) => number;
+/** A body as the trampolines see it: they pass on exactly what Wasm passed. */
+type Call = (...args: unknown[]) => number;
+
+/**
+ * The one errno boundary of this layer: whatever a body throws (a TwineError from the fd table, a
+ * pointer check or a mount, or a bug) reaches the guest as `errnoOf(e)`, unknown errors as IO,
+ * never as an exception.
+ */
+function attempt(body: Call, ...args: unknown[]): number {
+  try {
+    return body(...args);
+  } catch (e) {
+    return errnoOf(e);
+  }
+}
+
+/**
+ * One trampoline per arity, so that an import keeps its witx parameter count: V8 calls a JS import
+ * whose count matches the Wasm signature directly, and adapts the arguments of any other (measurably
+ * slower on the cheapest calls). Its `length` stays the witx arity too.
+ */
+const TRAMPOLINES: readonly ((body: Call) => Call)[] = [
+  (body) => () => attempt(body),
+  (body) => (a) => attempt(body, a),
+  (body) => (a, b) => attempt(body, a, b),
+  (body) => (a, b, c) => attempt(body, a, b, c),
+  (body) => (a, b, c, d) => attempt(body, a, b, c, d),
+  (body) => (a, b, c, d, e) => attempt(body, a, b, c, d, e),
+  (body) => (a, b, c, d, e, f) => attempt(body, a, b, c, d, e, f),
+  (body) => (a, b, c, d, e, f, g) => attempt(body, a, b, c, d, e, f, g),
+  (body) => (a, b, c, d, e, f, g, h) => attempt(body, a, b, c, d, e, f, g, h),
+  (body) => (a, b, c, d, e, f, g, h, i) => attempt(body, a, b, c, d, e, f, g, h, i),
+];
+
+/**
+ * An import from its body. It costs one call (~5 ns): V8 shares the feedback of a closure literal
+ * among all its closures, so it cannot inline 40 different bodies into one trampoline. proc_exit
+ * and proc_raise are not guarded: their ProcExit must unwind the guest.
+ */
+function guard<F extends Body>(body: F): F {
+  const trampoline = TRAMPOLINES[body.length];
+  if (trampoline === undefined)
+    throw new TwineError("internal", `no trampoline for ${body.length} parameters`);
+  return trampoline(body as unknown as Call) as unknown as F;
+}
+
 function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: StringList) {
   const OK = ERRNO.SUCCESS;
 
@@ -411,140 +460,98 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
     return { dir, path: mem.string(ptr, len) };
   };
 
+  // No socket is ever handed to the guest in this version, so every fd is either bad or not a socket.
+  const notSocket = guard((fd: number): number => {
+    fds.get(fd, 0n);
+    return ERRNO.NOTSOCK;
+  });
+
   return {
-    args_get(argv: number, argv_buf: number): number {
-      try {
-        args.get(mem, argv, argv_buf);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    args_get: guard((argv: number, argv_buf: number): number => {
+      args.get(mem, argv, argv_buf);
+      return OK;
+    }),
 
-    args_sizes_get(argc: number, argv_buf_size: number): number {
-      try {
-        args.sizesGet(mem, argc, argv_buf_size);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    args_sizes_get: guard((argc: number, argv_buf_size: number): number => {
+      args.sizesGet(mem, argc, argv_buf_size);
+      return OK;
+    }),
 
-    environ_get(environ: number, environ_buf: number): number {
-      try {
-        env.get(mem, environ, environ_buf);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    environ_get: guard((environ: number, environ_buf: number): number => {
+      env.get(mem, environ, environ_buf);
+      return OK;
+    }),
 
-    environ_sizes_get(environc: number, environ_buf_size: number): number {
-      try {
-        env.sizesGet(mem, environc, environ_buf_size);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    environ_sizes_get: guard((environc: number, environ_buf_size: number): number => {
+      env.sizesGet(mem, environc, environ_buf_size);
+      return OK;
+    }),
 
-    clock_res_get(id: number, resolution: number): number {
-      try {
-        const r = clockRes(id >>> 0);
-        mem.setU64(resolution, r);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    clock_res_get: guard((id: number, resolution: number): number => {
+      const r = clockRes(id >>> 0);
+      mem.setU64(resolution, r);
+      return OK;
+    }),
 
-    clock_time_get(id: number, _precision: bigint, time: number): number {
-      try {
-        const t = clockNow(id >>> 0);
-        mem.setU64(time, t);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    clock_time_get: guard((id: number, _precision: bigint, time: number): number => {
+      const t = clockNow(id >>> 0);
+      mem.setU64(time, t);
+      return OK;
+    }),
 
-    fd_advise(fd: number, offset: bigint, len: bigint, advice: number): number {
-      try {
-        const f = fds.getFile(fd, RIGHTS_FD_ADVISE);
-        if (advice >>> 0 > ADVICE_NOREUSE) throw wasiError("INVAL", "unknown advice");
-        fileSpan(u64(offset), "offset");
-        fileSpan(u64(len), "length");
-        if (!f.handle.seekable) throw wasiError("SPIPE");
-        // Advice is only a hint; the mounts have no cache to tune.
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_advise: guard((fd: number, offset: bigint, len: bigint, advice: number): number => {
+      const f = fds.getFile(fd, RIGHTS_FD_ADVISE);
+      if (advice >>> 0 > ADVICE_NOREUSE) throw wasiError("INVAL", "unknown advice");
+      fileSpan(u64(offset), "offset");
+      fileSpan(u64(len), "length");
+      if (!f.handle.seekable) throw wasiError("SPIPE");
+      // Advice is only a hint; the mounts have no cache to tune.
+      return OK;
+    }),
 
-    fd_allocate(fd: number, offset: bigint, len: bigint): number {
-      try {
-        const f = fds.getFile(fd, RIGHTS_FD_ALLOCATE);
-        const off = u64(offset);
-        const n = u64(len);
-        if (n === 0n) throw wasiError("INVAL", "allocate of zero bytes");
-        if (off + n > MAX_FILESIZE) throw wasiError("FBIG");
-        if (!f.handle.seekable) throw wasiError("SPIPE");
-        f.handle.allocate(off, n);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_allocate: guard((fd: number, offset: bigint, len: bigint): number => {
+      const f = fds.getFile(fd, RIGHTS_FD_ALLOCATE);
+      const off = u64(offset);
+      const n = u64(len);
+      if (n === 0n) throw wasiError("INVAL", "allocate of zero bytes");
+      if (off + n > MAX_FILESIZE) throw wasiError("FBIG");
+      if (!f.handle.seekable) throw wasiError("SPIPE");
+      f.handle.allocate(off, n);
+      return OK;
+    }),
 
-    fd_close(fd: number): number {
-      try {
-        closeEntry(fds.remove(fd));
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_close: guard((fd: number): number => {
+      closeEntry(fds.remove(fd));
+      return OK;
+    }),
 
-    fd_datasync(fd: number): number {
-      try {
-        const e = fds.get(fd, RIGHTS_FD_DATASYNC);
-        if (e.kind === "file") e.handle.sync(true);
-        else e.mount.sync();
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_datasync: guard((fd: number): number => {
+      const e = fds.get(fd, RIGHTS_FD_DATASYNC);
+      if (e.kind === "file") e.handle.sync(true);
+      else e.mount.sync();
+      return OK;
+    }),
 
-    fd_fdstat_get(fd: number, stat: number): number {
-      try {
-        const e = fds.get(fd, 0n);
-        mem.bytes(stat, FDSTAT.size).fill(0);
-        const p = stat >>> 0;
-        mem.setU8(p + FDSTAT.fs_filetype.offset, e.kind === "file" ? e.handle.filetype : FILETYPE.DIRECTORY);
-        mem.setU16(p + FDSTAT.fs_flags.offset, e.fdflags);
-        mem.setU64(p + FDSTAT.fs_rights_base.offset, e.rightsBase);
-        mem.setU64(p + FDSTAT.fs_rights_inheriting.offset, e.rightsInheriting);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_fdstat_get: guard((fd: number, stat: number): number => {
+      const e = fds.get(fd, 0n);
+      mem.bytes(stat, FDSTAT.size).fill(0);
+      const p = stat >>> 0;
+      mem.setU8(p + FDSTAT.fs_filetype.offset, e.kind === "file" ? e.handle.filetype : FILETYPE.DIRECTORY);
+      mem.setU16(p + FDSTAT.fs_flags.offset, e.fdflags);
+      mem.setU64(p + FDSTAT.fs_rights_base.offset, e.rightsBase);
+      mem.setU64(p + FDSTAT.fs_rights_inheriting.offset, e.rightsInheriting);
+      return OK;
+    }),
 
-    fd_fdstat_set_flags(fd: number, flags: number): number {
-      try {
-        const e = fds.get(fd, RIGHTS_FD_FDSTAT_SET_FLAGS);
-        if ((flags & ~FDFLAGS_ALL) !== 0) throw wasiError("INVAL", "unknown fdflags");
-        e.fdflags = flags & FDFLAGS_ALL;
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_fdstat_set_flags: guard((fd: number, flags: number): number => {
+      const e = fds.get(fd, RIGHTS_FD_FDSTAT_SET_FLAGS);
+      if ((flags & ~FDFLAGS_ALL) !== 0) throw wasiError("INVAL", "unknown fdflags");
+      e.fdflags = flags & FDFLAGS_ALL;
+      return OK;
+    }),
 
-    fd_fdstat_set_rights(fd: number, fs_rights_base: bigint, fs_rights_inheriting: bigint): number {
-      try {
+    fd_fdstat_set_rights: guard(
+      (fd: number, fs_rights_base: bigint, fs_rights_inheriting: bigint): number => {
         const e = fds.get(fd, 0n);
         const base = u64(fs_rights_base);
         const inheriting = u64(fs_rights_inheriting);
@@ -555,216 +562,156 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
         e.rightsBase = base;
         e.rightsInheriting = inheriting;
         return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+      },
+    ),
 
-    fd_filestat_get(fd: number, buf: number): number {
-      try {
-        const e = fds.get(fd, RIGHTS_FD_FILESTAT_GET);
-        mem.check(buf, FILESTAT.size);
-        writeFilestat(mem, buf, e.kind === "file" ? e.handle.stat() : e.mount.lstat(e.path));
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_filestat_get: guard((fd: number, buf: number): number => {
+      const e = fds.get(fd, RIGHTS_FD_FILESTAT_GET);
+      mem.check(buf, FILESTAT.size);
+      writeFilestat(mem, buf, e.kind === "file" ? e.handle.stat() : e.mount.lstat(e.path));
+      return OK;
+    }),
 
-    fd_filestat_set_size(fd: number, size: bigint): number {
-      try {
-        const f = fds.getFile(fd, RIGHTS_FD_FILESTAT_SET_SIZE);
-        f.handle.setSize(fileSpan(u64(size), "size"));
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_filestat_set_size: guard((fd: number, size: bigint): number => {
+      const f = fds.getFile(fd, RIGHTS_FD_FILESTAT_SET_SIZE);
+      f.handle.setSize(fileSpan(u64(size), "size"));
+      return OK;
+    }),
 
-    fd_filestat_set_times(fd: number, atim: bigint, mtim: bigint, fst_flags: number): number {
-      try {
-        const e = fds.get(fd, RIGHTS_FD_FILESTAT_SET_TIMES);
-        const [a, m] = timeSpecs(atim, mtim, fst_flags);
-        if (e.kind === "file") e.handle.setTimes(a, m);
-        else e.mount.setTimes(e.path, a, m);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_filestat_set_times: guard((fd: number, atim: bigint, mtim: bigint, fst_flags: number): number => {
+      const e = fds.get(fd, RIGHTS_FD_FILESTAT_SET_TIMES);
+      const [a, m] = timeSpecs(atim, mtim, fst_flags);
+      if (e.kind === "file") e.handle.setTimes(a, m);
+      else e.mount.setTimes(e.path, a, m);
+      return OK;
+    }),
 
-    fd_pread(fd: number, iovs: number, iovs_len: number, offset: bigint, nread: number): number {
-      try {
-        const f = fds.getFile(fd, RIGHTS_FD_READ | RIGHTS_FD_SEEK);
-        const n = mem.checkIovecs(iovs, iovs_len);
-        mem.check(nread, 4);
-        if (!f.handle.seekable) throw wasiError("SPIPE");
-        mem.setU32(nread, readv(mem, f, iovs, n, fileSpan(u64(offset), "offset")));
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_pread: guard((fd: number, iovs: number, iovs_len: number, offset: bigint, nread: number): number => {
+      const f = fds.getFile(fd, RIGHTS_FD_READ | RIGHTS_FD_SEEK);
+      const n = mem.checkIovecs(iovs, iovs_len);
+      mem.check(nread, 4);
+      if (!f.handle.seekable) throw wasiError("SPIPE");
+      mem.setU32(nread, readv(mem, f, iovs, n, fileSpan(u64(offset), "offset")));
+      return OK;
+    }),
 
-    fd_prestat_get(fd: number, buf: number): number {
-      try {
-        const name = preopenOf(fds, fd);
-        mem.bytes(buf, PRESTAT.size).fill(0);
-        mem.setU8((buf >>> 0) + PRESTAT.tag.offset, PREOPENTYPE_DIR);
-        mem.setU32((buf >>> 0) + PRESTAT.pr_name_len.offset, name.byteLength);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_prestat_get: guard((fd: number, buf: number): number => {
+      const name = preopenOf(fds, fd);
+      mem.bytes(buf, PRESTAT.size).fill(0);
+      mem.setU8((buf >>> 0) + PRESTAT.tag.offset, PREOPENTYPE_DIR);
+      mem.setU32((buf >>> 0) + PRESTAT.pr_name_len.offset, name.byteLength);
+      return OK;
+    }),
 
-    fd_prestat_dir_name(fd: number, path: number, path_len: number): number {
-      try {
-        const name = preopenOf(fds, fd);
-        const out = mem.bytes(path, path_len);
-        if (out.byteLength < name.byteLength) throw wasiError("NAMETOOLONG", "buffer too small for the name");
-        out.set(name);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_prestat_dir_name: guard((fd: number, path: number, path_len: number): number => {
+      const name = preopenOf(fds, fd);
+      const out = mem.bytes(path, path_len);
+      if (out.byteLength < name.byteLength) throw wasiError("NAMETOOLONG", "buffer too small for the name");
+      out.set(name);
+      return OK;
+    }),
 
-    fd_pwrite(fd: number, iovs: number, iovs_len: number, offset: bigint, nwritten: number): number {
-      try {
+    fd_pwrite: guard(
+      (fd: number, iovs: number, iovs_len: number, offset: bigint, nwritten: number): number => {
         const f = fds.getFile(fd, RIGHTS_FD_WRITE | RIGHTS_FD_SEEK);
         const n = mem.checkIovecs(iovs, iovs_len);
         mem.check(nwritten, 4);
         if (!f.handle.seekable) throw wasiError("SPIPE");
         mem.setU32(nwritten, writev(mem, f, iovs, n, fileSpan(u64(offset), "offset")));
         return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+      },
+    ),
 
-    fd_read(fd: number, iovs: number, iovs_len: number, nread: number): number {
-      try {
-        const f = fds.getFile(fd, RIGHTS_FD_READ);
-        const n = mem.checkIovecs(iovs, iovs_len);
-        mem.check(nread, 4);
-        mem.setU32(nread, readv(mem, f, iovs, n, undefined));
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_read: guard((fd: number, iovs: number, iovs_len: number, nread: number): number => {
+      const f = fds.getFile(fd, RIGHTS_FD_READ);
+      const n = mem.checkIovecs(iovs, iovs_len);
+      mem.check(nread, 4);
+      mem.setU32(nread, readv(mem, f, iovs, n, undefined));
+      return OK;
+    }),
 
-    fd_readdir(fd: number, buf: number, buf_len: number, cookie: bigint, bufused: number): number {
-      try {
-        const d = fds.getDir(fd, RIGHTS_FD_READDIR);
-        const out = mem.bytes(buf, buf_len);
-        mem.check(bufused, 4);
-        const c = u64(cookie);
-        // Cookie 0 (rewinddir) takes a fresh listing; later cookies index the one already taken.
-        if (c === 0n || d.listing === undefined) d.listing = listDirectory(d.mount, d.path);
-        mem.setU32(bufused, fillDirents(out, d.listing, c));
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_readdir: guard((fd: number, buf: number, buf_len: number, cookie: bigint, bufused: number): number => {
+      const d = fds.getDir(fd, RIGHTS_FD_READDIR);
+      const out = mem.bytes(buf, buf_len);
+      mem.check(bufused, 4);
+      const c = u64(cookie);
+      // Cookie 0 (rewinddir) takes a fresh listing; later cookies index the one already taken.
+      if (c === 0n || d.listing === undefined) d.listing = listDirectory(d.mount, d.path);
+      mem.setU32(bufused, fillDirents(out, d.listing, c));
+      return OK;
+    }),
 
-    fd_renumber(fd: number, to: number): number {
-      try {
-        const replaced = fds.renumber(fd, to);
-        if (replaced !== undefined) closeEntry(replaced);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_renumber: guard((fd: number, to: number): number => {
+      const replaced = fds.renumber(fd, to);
+      if (replaced !== undefined) closeEntry(replaced);
+      return OK;
+    }),
 
-    fd_seek(fd: number, offset: bigint, whence: number, newoffset: number): number {
-      try {
-        // Per witx, FD_TELL alone allows the one seek that does not move: (0, CUR).
-        const tellOnly = whence === WHENCE_CUR && offset === 0n;
-        const f = fds.getFile(fd, tellOnly ? 0n : RIGHTS_FD_SEEK);
-        if (tellOnly && (f.rightsBase & (RIGHTS_FD_SEEK | RIGHTS_FD_TELL)) === 0n) {
-          throw wasiError("NOTCAPABLE", "fd lacks FD_SEEK and FD_TELL");
-        }
-        mem.check(newoffset, 8);
-        if (!f.handle.seekable) throw wasiError("SPIPE");
-        let base: bigint;
-        switch (whence) {
-          case WHENCE_SET:
-            base = 0n;
-            break;
-          case WHENCE_CUR:
-            base = f.position;
-            break;
-          case WHENCE_END:
-            base = f.handle.stat().size;
-            break;
-          default:
-            throw wasiError("INVAL", "unknown whence");
-        }
-        // `offset` is a signed filedelta: BigInt from an i64 is already signed.
-        const pos = base + offset;
-        if (pos < 0n || pos > MAX_FILESIZE) throw wasiError("INVAL", "seek outside the file offset range");
-        f.position = pos;
-        mem.setU64(newoffset, pos);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
+    fd_seek: guard((fd: number, offset: bigint, whence: number, newoffset: number): number => {
+      // Per witx, FD_TELL alone allows the one seek that does not move: (0, CUR).
+      const tellOnly = whence === WHENCE_CUR && offset === 0n;
+      const f = fds.getFile(fd, tellOnly ? 0n : RIGHTS_FD_SEEK);
+      if (tellOnly && (f.rightsBase & (RIGHTS_FD_SEEK | RIGHTS_FD_TELL)) === 0n) {
+        throw wasiError("NOTCAPABLE", "fd lacks FD_SEEK and FD_TELL");
       }
-    },
-
-    fd_sync(fd: number): number {
-      try {
-        const e = fds.get(fd, RIGHTS_FD_SYNC);
-        if (e.kind === "file") e.handle.sync(false);
-        else e.mount.sync();
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
+      mem.check(newoffset, 8);
+      if (!f.handle.seekable) throw wasiError("SPIPE");
+      let base: bigint;
+      switch (whence) {
+        case WHENCE_SET:
+          base = 0n;
+          break;
+        case WHENCE_CUR:
+          base = f.position;
+          break;
+        case WHENCE_END:
+          base = f.handle.stat().size;
+          break;
+        default:
+          throw wasiError("INVAL", "unknown whence");
       }
-    },
+      // `offset` is a signed filedelta: BigInt from an i64 is already signed.
+      const pos = base + offset;
+      if (pos < 0n || pos > MAX_FILESIZE) throw wasiError("INVAL", "seek outside the file offset range");
+      f.position = pos;
+      mem.setU64(newoffset, pos);
+      return OK;
+    }),
 
-    fd_tell(fd: number, offset: number): number {
-      try {
-        const f = fds.getFile(fd, RIGHTS_FD_TELL);
-        mem.check(offset, 8);
-        if (!f.handle.seekable) throw wasiError("SPIPE");
-        mem.setU64(offset, f.position);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_sync: guard((fd: number): number => {
+      const e = fds.get(fd, RIGHTS_FD_SYNC);
+      if (e.kind === "file") e.handle.sync(false);
+      else e.mount.sync();
+      return OK;
+    }),
 
-    fd_write(fd: number, iovs: number, iovs_len: number, nwritten: number): number {
-      try {
-        const f = fds.getFile(fd, RIGHTS_FD_WRITE);
-        const n = mem.checkIovecs(iovs, iovs_len);
-        mem.check(nwritten, 4);
-        mem.setU32(nwritten, writev(mem, f, iovs, n, undefined));
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_tell: guard((fd: number, offset: number): number => {
+      const f = fds.getFile(fd, RIGHTS_FD_TELL);
+      mem.check(offset, 8);
+      if (!f.handle.seekable) throw wasiError("SPIPE");
+      mem.setU64(offset, f.position);
+      return OK;
+    }),
 
-    path_create_directory(fd: number, path: number, path_len: number): number {
-      try {
-        const { dir, path: p } = dirPath(fd, RIGHTS_PATH_CREATE_DIRECTORY, path, path_len);
-        const r = resolvePath(dir.mount, dir.path, p, false);
-        // "." and "x/.." name the directory itself, which exists.
-        if (r.path.length === dir.path.length) throw wasiError("EXIST");
-        dir.mount.mkdir(r.path);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    fd_write: guard((fd: number, iovs: number, iovs_len: number, nwritten: number): number => {
+      const f = fds.getFile(fd, RIGHTS_FD_WRITE);
+      const n = mem.checkIovecs(iovs, iovs_len);
+      mem.check(nwritten, 4);
+      mem.setU32(nwritten, writev(mem, f, iovs, n, undefined));
+      return OK;
+    }),
 
-    path_filestat_get(fd: number, flags: number, path: number, path_len: number, buf: number): number {
-      try {
+    path_create_directory: guard((fd: number, path: number, path_len: number): number => {
+      const { dir, path: p } = dirPath(fd, RIGHTS_PATH_CREATE_DIRECTORY, path, path_len);
+      const r = resolvePath(dir.mount, dir.path, p, false);
+      // "." and "x/.." name the directory itself, which exists.
+      if (r.path.length === dir.path.length) throw wasiError("EXIST");
+      dir.mount.mkdir(r.path);
+      return OK;
+    }),
+
+    path_filestat_get: guard(
+      (fd: number, flags: number, path: number, path_len: number, buf: number): number => {
         const { dir, path: p } = dirPath(fd, RIGHTS_PATH_FILESTAT_GET, path, path_len);
         const follow = lookupFollows(flags);
         mem.check(buf, FILESTAT.size);
@@ -776,41 +723,37 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
         }
         writeFilestat(mem, buf, st);
         return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+      },
+    ),
 
-    path_filestat_set_times(
-      fd: number,
-      flags: number,
-      path: number,
-      path_len: number,
-      atim: bigint,
-      mtim: bigint,
-      fst_flags: number,
-    ): number {
-      try {
+    path_filestat_set_times: guard(
+      (
+        fd: number,
+        flags: number,
+        path: number,
+        path_len: number,
+        atim: bigint,
+        mtim: bigint,
+        fst_flags: number,
+      ): number => {
         const { dir, path: p } = dirPath(fd, RIGHTS_PATH_FILESTAT_SET_TIMES, path, path_len);
         const [a, m] = timeSpecs(atim, mtim, fst_flags);
         const r = resolvePath(dir.mount, dir.path, p, lookupFollows(flags));
         dir.mount.setTimes(r.path, a, m);
         return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+      },
+    ),
 
-    path_link(
-      old_fd: number,
-      old_flags: number,
-      old_path: number,
-      old_path_len: number,
-      new_fd: number,
-      new_path: number,
-      new_path_len: number,
-    ): number {
-      try {
+    path_link: guard(
+      (
+        old_fd: number,
+        old_flags: number,
+        old_path: number,
+        old_path_len: number,
+        new_fd: number,
+        new_path: number,
+        new_path_len: number,
+      ): number => {
         const src = dirPath(old_fd, RIGHTS_PATH_LINK_SOURCE, old_path, old_path_len);
         const dst = dirPath(new_fd, RIGHTS_PATH_LINK_TARGET, new_path, new_path_len);
         if (src.dir.mount !== dst.dir.mount) throw wasiError("XDEV", "link across mounts");
@@ -823,23 +766,21 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
         if (to.trailingSlash) throw wasiError("NOENT", "a new link cannot be a directory path");
         mount.link(from.path, to.path);
         return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+      },
+    ),
 
-    path_open(
-      fd: number,
-      dirflags: number,
-      path: number,
-      path_len: number,
-      oflags: number,
-      fs_rights_base: bigint,
-      fs_rights_inheriting: bigint,
-      fdflags: number,
-      opened_fd: number,
-    ): number {
-      try {
+    path_open: guard(
+      (
+        fd: number,
+        dirflags: number,
+        path: number,
+        path_len: number,
+        oflags: number,
+        fs_rights_base: bigint,
+        fs_rights_inheriting: bigint,
+        fdflags: number,
+        opened_fd: number,
+      ): number => {
         const dir = fds.getDir(fd, 0n);
         const base = u64(fs_rights_base);
         const inheriting = u64(fs_rights_inheriting);
@@ -884,20 +825,11 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
         }
         mem.setU32(opened_fd, newFd);
         return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+      },
+    ),
 
-    path_readlink(
-      fd: number,
-      path: number,
-      path_len: number,
-      buf: number,
-      buf_len: number,
-      bufused: number,
-    ): number {
-      try {
+    path_readlink: guard(
+      (fd: number, path: number, path_len: number, buf: number, buf_len: number, bufused: number): number => {
         const { dir, path: p } = dirPath(fd, RIGHTS_PATH_READLINK, path, path_len);
         const out = mem.bytes(buf, buf_len);
         mem.check(bufused, 4);
@@ -911,38 +843,32 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
         out.set(target.subarray(0, n));
         mem.setU32(bufused, n);
         return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+      },
+    ),
 
-    path_remove_directory(fd: number, path: number, path_len: number): number {
-      try {
-        const { dir, path: raw } = dirPath(fd, RIGHTS_PATH_REMOVE_DIRECTORY, path, path_len);
-        // A trailing slash must not make us follow a final symlink and remove its target.
-        const { path: p } = withoutTrailingSlashes(raw);
-        const last = lastComponent(p);
-        if (last === ".") throw wasiError("INVAL", "cannot remove '.'");
-        if (last === "..") throw wasiError("NOTEMPTY", "cannot remove '..'");
-        const r = resolvePath(dir.mount, dir.path, p, false);
-        const st = dir.mount.lstat(r.path);
-        if (st.filetype !== FILETYPE.DIRECTORY) throw wasiError("NOTDIR");
-        dir.mount.rmdir(r.path);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    path_remove_directory: guard((fd: number, path: number, path_len: number): number => {
+      const { dir, path: raw } = dirPath(fd, RIGHTS_PATH_REMOVE_DIRECTORY, path, path_len);
+      // A trailing slash must not make us follow a final symlink and remove its target.
+      const { path: p } = withoutTrailingSlashes(raw);
+      const last = lastComponent(p);
+      if (last === ".") throw wasiError("INVAL", "cannot remove '.'");
+      if (last === "..") throw wasiError("NOTEMPTY", "cannot remove '..'");
+      const r = resolvePath(dir.mount, dir.path, p, false);
+      const st = dir.mount.lstat(r.path);
+      if (st.filetype !== FILETYPE.DIRECTORY) throw wasiError("NOTDIR");
+      dir.mount.rmdir(r.path);
+      return OK;
+    }),
 
-    path_rename(
-      fd: number,
-      old_path: number,
-      old_path_len: number,
-      new_fd: number,
-      new_path: number,
-      new_path_len: number,
-    ): number {
-      try {
+    path_rename: guard(
+      (
+        fd: number,
+        old_path: number,
+        old_path_len: number,
+        new_fd: number,
+        new_path: number,
+        new_path_len: number,
+      ): number => {
         const src = dirPath(fd, RIGHTS_PATH_RENAME_SOURCE, old_path, old_path_len);
         const dst = dirPath(new_fd, RIGHTS_PATH_RENAME_TARGET, new_path, new_path_len);
         if (src.dir.mount !== dst.dir.mount) throw wasiError("XDEV", "rename across mounts");
@@ -959,19 +885,17 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
         if ((from.trailing || to.trailing) && st.filetype !== FILETYPE.DIRECTORY) throw wasiError("NOTDIR");
         mount.rename(a.path, b.path);
         return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+      },
+    ),
 
-    path_symlink(
-      old_path: number,
-      old_path_len: number,
-      fd: number,
-      new_path: number,
-      new_path_len: number,
-    ): number {
-      try {
+    path_symlink: guard(
+      (
+        old_path: number,
+        old_path_len: number,
+        fd: number,
+        new_path: number,
+        new_path_len: number,
+      ): number => {
         const dir = fds.getDir(fd, RIGHTS_PATH_SYMLINK);
         const target = mem.string(old_path, old_path_len);
         const p = mem.string(new_path, new_path_len);
@@ -983,35 +907,25 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
         if (r.trailingSlash) throw wasiError("NOENT", "a new symlink cannot be a directory path");
         dir.mount.symlink(target, r.path);
         return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+      },
+    ),
 
-    path_unlink_file(fd: number, path: number, path_len: number): number {
-      try {
-        const { dir, path: raw } = dirPath(fd, RIGHTS_PATH_UNLINK_FILE, path, path_len);
-        const { path: p, trailing } = withoutTrailingSlashes(raw);
-        const r = resolvePath(dir.mount, dir.path, p, false);
-        const st = dir.mount.lstat(r.path);
-        if (st.filetype === FILETYPE.DIRECTORY) throw wasiError("ISDIR");
-        if (trailing) throw wasiError("NOTDIR");
-        dir.mount.unlink(r.path);
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    path_unlink_file: guard((fd: number, path: number, path_len: number): number => {
+      const { dir, path: raw } = dirPath(fd, RIGHTS_PATH_UNLINK_FILE, path, path_len);
+      const { path: p, trailing } = withoutTrailingSlashes(raw);
+      const r = resolvePath(dir.mount, dir.path, p, false);
+      const st = dir.mount.lstat(r.path);
+      if (st.filetype === FILETYPE.DIRECTORY) throw wasiError("ISDIR");
+      if (trailing) throw wasiError("NOTDIR");
+      dir.mount.unlink(r.path);
+      return OK;
+    }),
 
-    poll_oneoff(in_: number, out: number, nsubscriptions: number, nevents: number): number {
-      try {
-        mem.check(nevents, 4);
-        mem.setU32(nevents, pollOneoff(mem, fds, in_, out, nsubscriptions));
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
-      }
-    },
+    poll_oneoff: guard((in_: number, out: number, nsubscriptions: number, nevents: number): number => {
+      mem.check(nevents, 4);
+      mem.setU32(nevents, pollOneoff(mem, fds, in_, out, nsubscriptions));
+      return OK;
+    }),
 
     proc_exit(rval: number): never {
       throw new ProcExit(rval >>> 0);
@@ -1033,21 +947,16 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
       return OK;
     },
 
-    random_get(buf: number, buf_len: number): number {
-      try {
-        const out = mem.bytes(buf, buf_len);
-        for (let off = 0; off < out.byteLength; off += RANDOM_CHUNK) {
-          randomFillSync(out, off, Math.min(RANDOM_CHUNK, out.byteLength - off));
-        }
-        return OK;
-      } catch (e) {
-        return errnoOf(e);
+    random_get: guard((buf: number, buf_len: number): number => {
+      const out = mem.bytes(buf, buf_len);
+      for (let off = 0; off < out.byteLength; off += RANDOM_CHUNK) {
+        randomFillSync(out, off, Math.min(RANDOM_CHUNK, out.byteLength - off));
       }
-    },
+      return OK;
+    }),
 
-    // No socket is ever handed to the guest in this version, so every fd is either bad or not a socket.
     sock_accept(fd: number, _flags: number, _ro_fd: number): number {
-      return notSocket(fds, fd);
+      return notSocket(fd);
     },
 
     sock_recv(
@@ -1058,7 +967,7 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
       _ro_datalen: number,
       _ro_flags: number,
     ): number {
-      return notSocket(fds, fd);
+      return notSocket(fd);
     },
 
     sock_send(
@@ -1068,20 +977,11 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
       _si_flags: number,
       _so_datalen: number,
     ): number {
-      return notSocket(fds, fd);
+      return notSocket(fd);
     },
 
     sock_shutdown(fd: number, _how: number): number {
-      return notSocket(fds, fd);
+      return notSocket(fd);
     },
   };
-}
-
-function notSocket(fds: FdTable, fd: number): number {
-  try {
-    fds.get(fd, 0n);
-    return ERRNO.NOTSOCK;
-  } catch (e) {
-    return errnoOf(e);
-  }
 }
