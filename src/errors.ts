@@ -100,6 +100,8 @@ const OTHER_CODES = {
   "run.memory_limit": ERRNO.NOMEM,
   "run.fd_limit": ERRNO.MFILE,
   "run.worker": ERRNO.IO,
+  "run.cancelled": ERRNO.CANCELED, // stopped by its caller (RunOptions.signal)
+  "serve.cancelled": ERRNO.CANCELED, // a `twine serve` job stopped by its owner
   "cli.usage": ERRNO.INVAL,
   "io.host": ERRNO.IO, // a host I/O failure with no better errno
   internal: ERRNO.IO,
@@ -156,6 +158,7 @@ export const EXIT = {
   LIMIT: 125, // memory or fd limit reached
   TRAP: 134, // as a native abort (128 + SIGABRT)
   PROVISION: 77, // secret provisioning failed, the guest never started (as sysexits EX_NOPERM)
+  CANCELLED: 130, // the run was cancelled, as a shell reports an interrupt (128 + SIGINT)
 } as const;
 
 export function exitStatusOf(e: unknown): number {
@@ -166,6 +169,7 @@ export function exitStatusOf(e: unknown): number {
   if (c.startsWith("module.")) return EXIT.BAD_MODULE;
   if (c === "run.trap") return EXIT.TRAP;
   if (c === "run.timeout") return EXIT.TIMEOUT;
+  if (c === "run.cancelled" || c === "serve.cancelled") return EXIT.CANCELLED;
   if (c === "run.memory_limit" || c === "run.fd_limit") return EXIT.LIMIT;
   if (c.startsWith("attest.") || c.startsWith("ratls.")) return EXIT.FAILURE;
   if (c.startsWith("pfs.") || c.startsWith("io.") || c.startsWith("wasi.") || c.startsWith("tee."))

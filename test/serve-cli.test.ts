@@ -1,25 +1,44 @@
 // `twine serve` and `twine client` as an operator and an owner run them: the launch hash the server
 // announces is the one `twine measure` prints for the same flags; `twine client run` verifies, runs
 // a job, downloads its output and raw volume, which `twine pfs verify` / `export` then read with the
-// owner's key; a trapping job gives the trap's exit status; a refusal happens before any request (the sim-under-a-strict-policy refusal is in
+// owner's key; a trapping job gives the trap's exit status; Ctrl-C and `twine client cancel` stop a
+// running job; a refusal happens before any request (the sim-under-a-strict-policy refusal is in
 // src/serve/serve.test.ts).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT, TWINE, guestPath, twine } from "./twine-cli.js";
 
 const T = { timeout: 60_000 };
-const LAUNCH = ["--pfs", "-::/data", "--timeout", "2", "--max-memory", "32", guestPath("serve_job"), "/data"];
+const launch = (timeoutSeconds: number): string[] => [
+  "--pfs",
+  "-::/data",
+  "--timeout",
+  String(timeoutSeconds),
+  "--max-memory",
+  "32",
+  guestPath("serve_job"),
+  "/data",
+];
+const LAUNCH = launch(2);
+/** For cancelling: a job that ends before this was cancelled, not timed out. */
+const LONG_LAUNCH = launch(60);
 const dir = mkdtempSync(join(tmpdir(), "twine-serve-cli-"));
 const simDir = join(dir, "sim");
 const keyFile = join(dir, "key");
-let server: ChildProcess;
+interface Server {
+  proc: ChildProcess;
+  url: string;
+  stateDir: string;
+  /** Everything the server wrote on stderr (one line per request) so far. */
+  err: () => string;
+}
+let main: Server;
 let url = "";
-let serverErr = "";
 
 function policyFile(launchHashes: string[], extra: Record<string, unknown> = {}): string {
   const p = join(dir, `policy-${randomBytes(4).toString("hex")}.json`);
@@ -27,19 +46,23 @@ function policyFile(launchHashes: string[], extra: Record<string, unknown> = {})
   return p;
 }
 
-before(async () => {
-  process.env.TWINE_SIM_DIR = simDir;
-  writeFileSync(keyFile, randomBytes(32));
-  server = spawn(
+const servers: Server[] = [];
+
+async function startServer(launchFlags: readonly string[], name: string): Promise<Server> {
+  const stateDir = join(dir, name);
+  const proc = spawn(
     process.execPath,
-    [TWINE, "serve", "--tee", "sim", "--state", join(dir, "state"), "--port", "0", "--jobs", "2", ...LAUNCH],
+    [TWINE, "serve", "--tee", "sim", "--state", stateDir, "--port", "0", "--jobs", "2", ...launchFlags],
     { cwd: ROOT, env: { ...process.env, TWINE_SIM_DIR: simDir }, stdio: ["ignore", "pipe", "pipe"] },
   );
-  server.stderr?.on("data", (d: Buffer) => (serverErr += d.toString()));
-  url = await new Promise<string>((resolve, reject) => {
+  let err = "";
+  proc.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  const server: Server = { proc, url: "", stateDir, err: () => err };
+  servers.push(server);
+  server.url = await new Promise<string>((resolve, reject) => {
     let out = "";
-    const timer = setTimeout(() => reject(new Error(`server did not start:\n${serverErr}`)), 30_000);
-    server.stdout?.on("data", (d: Buffer) => {
+    const timer = setTimeout(() => reject(new Error(`server did not start:\n${err}`)), 30_000);
+    proc.stdout?.on("data", (d: Buffer) => {
       out += d.toString();
       const m = /listening on (https:\/\/\S+)\n/.exec(out);
       if (m?.[1] !== undefined) {
@@ -47,21 +70,30 @@ before(async () => {
         resolve(m[1]);
       }
     });
-    server.on("exit", () => reject(new Error(`server exited:\n${serverErr}`)));
+    proc.on("exit", () => reject(new Error(`server exited:\n${err}`)));
   });
+  return server;
+}
+
+before(async () => {
+  process.env.TWINE_SIM_DIR = simDir;
+  writeFileSync(keyFile, randomBytes(32));
+  main = await startServer(LAUNCH, "state");
+  url = main.url;
 });
 
 after(async () => {
-  if (server.exitCode === null) {
-    const exited = new Promise((r) => server.once("exit", r));
-    server.kill("SIGTERM");
+  for (const { proc } of servers) {
+    if (proc.exitCode !== null) continue;
+    const exited = new Promise((r) => proc.once("exit", r));
+    proc.kill("SIGTERM");
     await exited;
   }
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function launchHash(): Promise<string> {
-  const m = await twine(["measure", "--json", ...LAUNCH]);
+async function launchHash(flags: readonly string[] = LAUNCH): Promise<string> {
+  const m = await twine(["measure", "--json", ...flags]);
   assert.equal(m.status, 0, m.stderr);
   return (JSON.parse(m.stdout) as { launchSha256: string }).launchSha256;
 }
@@ -139,11 +171,11 @@ void test(
 );
 
 void test("twine client refuses a server with another launch hash before any request", T, async () => {
-  const before = (serverErr.match(/ GET /g) ?? []).length;
+  const before = (main.err().match(/ GET /g) ?? []).length;
   const other = await twine(["client", "info", url, "--policy", policyFile(["00".repeat(32)])]);
   assert.equal(other.status, 1);
   assert.match(other.stderr, /\[ratls\.launch_hash\]\n$/);
-  assert.equal((serverErr.match(/ GET /g) ?? []).length, before, "the server logged no request");
+  assert.equal((main.err().match(/ GET /g) ?? []).length, before, "the server logged no request");
 });
 
 void test("twine serve refuses launches it cannot bound or share", T, async () => {
@@ -180,3 +212,95 @@ void test("twine serve refuses launches it cannot bound or share", T, async () =
   assert.equal(rwDir.status, 2);
   assert.match(rwDir.stderr, /shared by every job/);
 });
+
+/** `twine client run` of a spinning job on `server`, as a child process the test can interrupt. */
+function spinningClient(
+  server: Server,
+  policy: string,
+  extra: readonly string[] = [],
+): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string; ms: number }> } {
+  writeFileSync(join(dir, "mode-spin"), "spin");
+  const t0 = performance.now();
+  const child = spawn(
+    process.execPath,
+    [
+      TWINE,
+      "client",
+      "run",
+      server.url,
+      "--policy",
+      policy,
+      "--key-file",
+      keyFile,
+      "--input",
+      `${join(dir, "mode-spin")}=/data/mode`,
+      ...extra,
+    ],
+    { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+  );
+  let stderr = "";
+  child.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  // Read, or a full pipe would stall the child and 'close' would never come.
+  child.stdout?.resume();
+  const killer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+  const done = new Promise<{ status: number | null; stderr: string; ms: number }>((resolve) =>
+    child.on("close", (status) => {
+      clearTimeout(killer);
+      resolve({ status, stderr, ms: performance.now() - t0 });
+    }),
+  );
+  return { child, done };
+}
+
+/** Waits until the server has logged `count` start requests. */
+async function starts(server: Server, count: number): Promise<void> {
+  for (let i = 0; i < 1500; i++) {
+    if ((server.err().match(/ POST \/v1\/jobs\/#[0-9a-f]+\/start 202 /g) ?? []).length >= count) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`no job started:\n${server.err()}`);
+}
+
+void test(
+  "Ctrl-C in twine client run cancels the job on the server; a cancel of an ended job is refused",
+  T,
+  async () => {
+    const long = await startServer(LONG_LAUNCH, "state-long");
+    const policy = policyFile([await launchHash(LONG_LAUNCH)]);
+
+    const interrupted = spinningClient(long, policy);
+    await starts(long, 1);
+    // The client installs its handler as the start reply arrives, just after the server logged it.
+    await new Promise((r) => setTimeout(r, 300));
+    interrupted.child.kill("SIGINT");
+    const r = await interrupted.done;
+    assert.equal(r.status, 130, r.stderr);
+    assert.match(r.stderr, /^twine: cancelling the job/);
+    assert.match(r.stderr, /\[serve\.cancelled\]\n$/);
+    assert.ok(r.ms < 20_000, `took ${r.ms.toFixed(0)} ms`);
+    assert.match(long.err(), / POST \/v1\/jobs\/#[0-9a-f]+\/cancel 200 /);
+    // The job was deleted after it ended, as any failed job of `client run`.
+    assert.match(long.err(), / DELETE \/v1\/jobs\/#[0-9a-f]+ 200 /);
+
+    // `twine client cancel` with the id of a job kept on the server (found in the server's state folder).
+    const jobsDir = join(long.stateDir, "jobs");
+    const known = new Set(readdirSync(jobsDir));
+    const kept = spinningClient(long, policy, ["--keep"]);
+    await starts(long, 2);
+    const id = readdirSync(jobsDir).find((d) => !known.has(d));
+    assert.ok(id !== undefined, "the new job's folder");
+    const c = await twine(["client", "cancel", long.url, id, "--policy", policy]);
+    assert.equal(c.status, 0, c.stderr);
+    const shown = JSON.parse(c.stdout) as { id: string; state: string; error?: { code: string } };
+    assert.equal(shown.id, id);
+    assert.equal(shown.state, "failed");
+    assert.equal(shown.error?.code, "serve.cancelled");
+    const k = await kept.done;
+    assert.equal(k.status, 130, k.stderr);
+    assert.match(k.stderr, /^twine: job [0-9a-f]{32} kept on the server\n.*\[serve\.cancelled\]\n$/);
+
+    const again = await twine(["client", "cancel", long.url, id, "--policy", policy]);
+    assert.notEqual(again.status, 0);
+    assert.match(again.stderr, /\[serve\.state\]\n$/);
+  },
+);

@@ -1,12 +1,13 @@
-// `twine client info|run URL --policy P`: the data owner's side of `twine serve`. The server is
+// `twine client info|run|cancel URL --policy P`: the data owner's side of `twine serve`. The server is
 // verified under the owner policy inside the TLS handshake before anything is sent; `run` then
-// creates a job, uploads the volume key and the inputs, starts it, waits, prints the guest's output,
-// downloads outputs (and optionally the raw encrypted volume), and exits with the guest's status.
+// creates a job, uploads the volume key and the inputs, starts it, waits (Ctrl-C cancels the job),
+// prints the guest's output, downloads outputs (and optionally the raw encrypted volume), and exits
+// with the guest's status. `cancel` stops a job kept (`run --keep`) or submitted through the library.
 import { createReadStream, mkdirSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { TwineClient } from "../client/client.js";
-import { TwineError } from "../errors.js";
+import { TwineError, isTwineError } from "../errors.js";
 import { loadOwnerPolicy } from "../ratls/owner-policy.js";
 import { usage } from "./launch-flags.js";
 import { readKeyFile } from "./pfs-command.js";
@@ -92,7 +93,21 @@ async function run(url: string, flags: RunFlags, program: Command): Promise<void
       if (key !== undefined) await c.putKey(id, key);
       for (const i of flags.input ?? []) await c.putFile(id, i.guest, createReadStream(i.local));
       await c.start(id);
-      const st = await c.wait(id);
+      // The first Ctrl-C cancels the job on the server: the wait then sees it end, and it is reported
+      // and deleted like any failed job. The handler is gone after it, so a second one quits at once.
+      let cancelling: Promise<void> | undefined;
+      const interrupt = (): void => {
+        process.stderr.write("twine: cancelling the job (Ctrl-C again to quit without waiting)\n");
+        cancelling = c.cancel(id).then(undefined, (e: unknown) => {
+          // `serve.state`: the job ended on its own meanwhile, and the wait reports how.
+          if (!isTwineError(e, "serve.state"))
+            process.stderr.write(`twine: cannot cancel the job: ${isTwineError(e) ? e.code : "internal"}\n`);
+        });
+      };
+      process.once("SIGINT", interrupt);
+      const st = await c.wait(id).finally(() => process.off("SIGINT", interrupt));
+      // Its reply comes about when the wait's does; the connection must outlive it.
+      await cancelling;
       process.stdout.write(st.stdout);
       process.stderr.write(st.stderr);
       if (st.stdoutTruncated || st.stderrTruncated)
@@ -108,9 +123,26 @@ async function run(url: string, flags: RunFlags, program: Command): Promise<void
       program.setOptionValue("__status", st.exitCode ?? 0);
     } finally {
       if (flags.keep === true) process.stderr.write(`twine: job ${id} kept on the server\n`);
-      // A job still running (the wait was interrupted) cannot be deleted: it ends on its own.
+      // A job still running (the wait failed) cannot be deleted: it ends on its own.
       else await c.deleteJob(id).catch(() => undefined);
     }
+  } finally {
+    c.close();
+  }
+}
+
+async function cancel(url: string, id: string, flags: CommonFlags): Promise<void> {
+  if (!/^[0-9a-f]{32}$/.test(id)) throw usage("a job id is 32 lower-case hex digits");
+  const c = await connect(url, flags);
+  try {
+    const st = await c.cancel(id);
+    const shown = {
+      id: st.id,
+      state: st.state,
+      ...(st.exitCode === undefined ? {} : { exitCode: st.exitCode }),
+      ...(st.error === undefined ? {} : { error: st.error }),
+    };
+    process.stdout.write(`${JSON.stringify(shown)}\n`);
   } finally {
     c.close();
   }
@@ -135,7 +167,10 @@ export function registerClient(program: Command): void {
 
   client
     .command("run <url>")
-    .description("verify the server, upload key and inputs, run one job, print its output, download results")
+    .description(
+      "verify the server, upload key and inputs, run one job, print its output, download results; " +
+        "Ctrl-C cancels the job on the server (exit 130), a second Ctrl-C quits without waiting",
+    )
     .requiredOption(...policyOption)
     .option("--key-file <file>", "volume key for the job's protected volumes (32 raw bytes or 64 hex digits)")
     .option("--input <LOCAL=/GUEST>", "upload a local file into the job's volume (repeatable)", parseInput)
@@ -147,4 +182,13 @@ export function registerClient(program: Command): void {
     .option("--fetch-volume <dir>", "download the raw encrypted volume (super, nodes) for `twine pfs export`")
     .option("--keep", "keep the job on the server afterwards (its id is printed)")
     .action((url: string, flags: RunFlags) => run(url, flags, program));
+
+  client
+    .command("cancel <url> <id>")
+    .description(
+      "verify the server and cancel a job that has not ended (a running guest is stopped); " +
+        "prints its final state as JSON",
+    )
+    .requiredOption(...policyOption)
+    .action((url: string, id: string, flags: CommonFlags) => cancel(url, id, flags));
 }

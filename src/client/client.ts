@@ -173,6 +173,15 @@ export class TwineClient {
     return statusOf(await this.json<WireStatus>("POST", this.jobPath(id, "/start")));
   }
 
+  /**
+   * Cancels a job that has not ended (`serve.state` if it has): a queued job never runs, a running
+   * one's guest is stopped. Resolves with its status once it has ended (`failed`, `serve.cancelled`,
+   * unless it ended on its own first).
+   */
+  async cancel(id: string): Promise<JobStatus> {
+    return statusOf(await this.json<WireStatus>("POST", this.jobPath(id, "/cancel")));
+  }
+
   /** The job's status; with `waitSeconds`, the server answers when the job ends or that time passed. */
   async status(id: string, waitSeconds = 0): Promise<JobStatus> {
     const q = waitSeconds > 0 ? `?wait=${waitSeconds}` : "";

@@ -358,7 +358,11 @@ function pushUleb(out: number[], value: number): void {
 }
 
 /** A copy of `bytes` with a custom section appended (custom sections may appear anywhere). */
-export function appendCustomSection(bytes: Uint8Array, name: string, payload: Uint8Array): Uint8Array {
+export function appendCustomSection(
+  bytes: Uint8Array,
+  name: string,
+  payload: Uint8Array,
+): Uint8Array<ArrayBuffer> {
   const nameBytes = new TextEncoder().encode(name);
   const content: number[] = [];
   pushUleb(content, nameBytes.length);

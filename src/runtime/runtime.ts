@@ -1,15 +1,16 @@
 // The library's way to run a guest. The main thread checks the module (module.ts), applies the
-// memory cap to the binary, picks the tier, and hands everything to a fresh worker thread
-// (worker.ts). It keeps only a timer: on timeout it terminates the worker, which stops even a guest
-// spinning in a loop without imports.
+// memory cap to the binary, picks the tier, and hands everything to a new worker thread (worker.ts;
+// started ahead if the caller used prestartWorker, spare-worker.ts). It keeps only a timer and an
+// optional abort signal: either one terminates the worker (one stopping path), which stops even a
+// guest spinning in a loop without imports.
 import { createHash } from "node:crypto";
 import { open, type FileHandle } from "node:fs/promises";
 import { basename } from "node:path";
-import { Worker } from "node:worker_threads";
 import { TwineError, type ErrorCode } from "../errors.js";
 import type { TeeChoice, TeeLocations } from "../tee/index.js";
 import type { MountConfig } from "../vfs/index.js";
 import { MAX_MODULE_BYTES, capMemory, checkCommand, parseModule } from "./module.js";
+import { takeWorker } from "./spare-worker.js";
 import { TIERINGS, resolveTiering, tagWithTier, type Tiering } from "./tiering.js";
 import type { WorkerInput, WorkerMessage } from "./worker-protocol.js";
 
@@ -29,6 +30,11 @@ export interface RunOptions {
   outputLimitBytes?: number;
   /** Wall-clock limit on the guest's run, from `_start` (compilation does not count). */
   timeoutMs?: number;
+  /**
+   * Stops the run when aborted, the way the timeout does. The result is `cancelled`, with the
+   * signal's reason as its error when that is a TwineError, else `run.cancelled`.
+   */
+  signal?: AbortSignal;
   /** Cap on the guest's linear memory; enforced by rewriting the module's memory maximum. */
   maxMemoryBytes?: number;
   maxOpenFds?: number;
@@ -44,7 +50,7 @@ export interface RunTeeOptions {
 
 export type RunResult =
   | { status: "exited"; exitCode: number }
-  | { status: "trap" | "timeout" | "memory_limit" | "error"; error: TwineError };
+  | { status: "trap" | "timeout" | "memory_limit" | "cancelled" | "error"; error: TwineError };
 
 /** argv[0] when the module is given as bytes rather than a path. */
 const DEFAULT_ARGV0 = "module.wasm";
@@ -115,7 +121,8 @@ export class Runtime {
     };
     const release = await acquireCompileLock();
     try {
-      return await runWorker(input, o.timeoutMs, release);
+      if (o.signal?.aborted === true) return { status: "cancelled", error: cancelError(o.signal) };
+      return await runWorker(input, o.timeoutMs, o.signal, release);
     } finally {
       release();
     }
@@ -163,13 +170,19 @@ function statusOf(code: ErrorCode): Exclude<RunResult["status"], "exited"> | und
   }
 }
 
+function cancelError(signal: AbortSignal): TwineError {
+  const reason: unknown = signal.reason;
+  return reason instanceof TwineError ? reason : new TwineError("run.cancelled", "the run was cancelled");
+}
+
 function runWorker(
   input: WorkerInput,
   timeoutMs: number | undefined,
+  signal: AbortSignal | undefined,
   release: () => void,
 ): Promise<RunResult> {
   return new Promise<RunResult>((resolve, reject) => {
-    const worker = new Worker(new URL("./worker.js", import.meta.url), { workerData: input });
+    const worker = takeWorker();
     let outcome: { result: RunResult } | { error: TwineError } | undefined;
     let timer: NodeJS.Timeout | undefined;
     let grace: NodeJS.Timeout | undefined;
@@ -181,6 +194,7 @@ function runWorker(
       settled = true;
       clearTimeout(timer);
       clearTimeout(grace);
+      signal?.removeEventListener("abort", onAbort);
       release();
       const lost = new TwineError("run.worker", "the guest's worker thread stopped without a result");
       const o = outcome ?? (running ? { result: { status: "error", error: lost } } : { error: lost });
@@ -211,9 +225,11 @@ function runWorker(
       }
     });
 
-    const onTimeout = (): void => {
-      const error = new TwineError("run.timeout", `the guest ran longer than ${timeoutMs ?? 0} ms`);
-      outcome ??= { result: { status: "timeout", error } };
+    // The one way a run is stopped from outside, for the timeout and for the abort signal.
+    const stop = (result: RunResult): void => {
+      if (grace !== undefined || settled) return;
+      clearTimeout(timer);
+      outcome ??= { result };
       // terminate() stops running Wasm at once; a guest blocked in a host call (a read on a pipe)
       // stops only when that call returns, so the result does not wait for it beyond a grace period.
       grace = setTimeout(() => {
@@ -222,6 +238,14 @@ function runWorker(
       }, TERMINATE_GRACE_MS);
       void worker.terminate();
     };
+    const onTimeout = (): void => {
+      const error = new TwineError("run.timeout", `the guest ran longer than ${timeoutMs ?? 0} ms`);
+      stop({ status: "timeout", error });
+    };
+    function onAbort(): void {
+      if (signal !== undefined) stop({ status: "cancelled", error: cancelError(signal) });
+    }
+    signal?.addEventListener("abort", onAbort, { once: true });
 
     // A worker that fails before the guest runs (it could not load, say) is a setup failure.
     worker.on("error", (e) => {
@@ -233,6 +257,8 @@ function runWorker(
       outcome ??= running ? { result: { status: "error", error } } : { error };
     });
     worker.on("exit", settle);
+    // The module's bytes are a copy made by tagWithTier: moving its buffer saves copying the module.
+    worker.postMessage(input, [input.bytes.buffer]);
   });
 }
 

@@ -41,6 +41,6 @@ export function applyTiering(tier: "eager" | "lazy"): void {
  * TurboFan code (and the reverse). A custom section naming the tier makes the bytes, and so the
  * cache entry, differ per tier; it changes nothing else.
  */
-export function tagWithTier(bytes: Uint8Array, tier: "eager" | "lazy"): Uint8Array {
+export function tagWithTier(bytes: Uint8Array, tier: "eager" | "lazy"): Uint8Array<ArrayBuffer> {
   return appendCustomSection(bytes, "twine.tiering", new TextEncoder().encode(tier));
 }

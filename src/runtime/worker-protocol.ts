@@ -5,7 +5,8 @@ import type { TeeConfig } from "../tee/worker-tee.js";
 import type { MountConfig } from "../vfs/index.js";
 
 export interface WorkerInput {
-  bytes: Uint8Array;
+  /** A buffer of its own: it is moved to the worker, not copied. */
+  bytes: Uint8Array<ArrayBuffer>;
   tier: "eager" | "lazy";
   args: string[];
   env: Record<string, string>;

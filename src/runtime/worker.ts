@@ -1,16 +1,25 @@
 // The worker thread that runs one guest: set the tiering flags, compile, build the mounts and the
 // WASI host here (their handles cannot cross threads), instantiate, call `_start`. The main thread
 // only watches the clock and terminates this thread on timeout, so a spinning guest never blocks it.
+// The input comes as the first message rather than as workerData, so the thread can be started (and
+// this file loaded) while the main thread is still reading and checking the module.
 import { setFlagsFromString } from "node:v8";
-import { parentPort, workerData } from "node:worker_threads";
+import { parentPort } from "node:worker_threads";
 import { TwineError, isTwineError } from "../errors.js";
-import { createMount, type Mount } from "../vfs/index.js";
+import type { Mount } from "../vfs/index.js";
 import type { GuestExports } from "../tee/guest-imports.js";
-import { Wasi } from "../wasi/wasi.js";
+import type { Wasi } from "../wasi/wasi.js";
 import { checkImports, compileModule, type ExternKind } from "./module.js";
 import { applyTiering } from "./tiering.js";
 import { wasm, type WasmImports, type WasmInstance, type WasmModule } from "./wasm-api.js";
 import type { WireError, WorkerInput, WorkerMessage } from "./worker-protocol.js";
+
+/**
+ * The mounts and the WASI host load while the thread waits for its input and then while the module
+ * compiles (V8 compiles on background threads), instead of before either can start. A failure to
+ * load them fails the run, as a failed static import did.
+ */
+const host = Promise.all([import("../vfs/index.js"), import("../wasi/wasi.js")]);
 
 function post(m: WorkerMessage): void {
   parentPort?.postMessage(m);
@@ -33,6 +42,7 @@ async function setup(input: WorkerInput): Promise<{ wasi: Wasi; instance: WasmIn
   } finally {
     post({ type: "compiled" });
   }
+  const [{ createMount }, { Wasi }] = await host;
   const mounts: { guestPath: string; mount: Mount }[] = [];
   let wasi: Wasi;
   try {
@@ -120,4 +130,4 @@ async function main(input: WorkerInput): Promise<void> {
   post({ type: "exited", exitCode });
 }
 
-await main(workerData as WorkerInput);
+parentPort?.once("message", (input: WorkerInput) => void main(input));

@@ -2,7 +2,7 @@
 // `<state>/jobs/<id>/`, keyed by the key its owner uploaded. A job is a 128-bit random capability
 // returned only to its creator. At most `concurrency` guests run at once (each in its own worker,
 // through Runtime); the rest wait in a FIFO queue. A guest that traps, spins or runs out of memory
-// ends its own job only.
+// ends its own job only; its owner can cancel it, queued or running.
 import { randomBytes, createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readSync, rmSync } from "node:fs";
 import { join } from "node:path";
@@ -60,6 +60,8 @@ interface Job {
   exitCode?: number;
   error?: { code: string; message: string };
   waiters: Set<() => void>;
+  /** Aborted by `cancel`: stops the guest through the runtime, the same path as its timeout. */
+  readonly stop: AbortController;
 }
 
 export interface JobLimits {
@@ -80,6 +82,14 @@ function jobTag(id: string): string {
 
 function stateError(message: string): TwineError {
   return new TwineError("serve.state", message);
+}
+
+function hasEnded(job: Job): boolean {
+  return job.state === "exited" || job.state === "failed";
+}
+
+function cancelledError(): TwineError {
+  return new TwineError("serve.cancelled", "the job was cancelled by its owner");
 }
 
 /** "/data/in/x.csv" within mount "/data" → ["in", "x.csv"]; undefined when not under it. */
@@ -135,6 +145,7 @@ export class JobManager {
       volumes: [],
       uploads: 0,
       waiters: new Set(),
+      stop: new AbortController(),
     };
     this.jobs.set(id, job);
     return { id, tag: job.tag };
@@ -293,6 +304,7 @@ export class JobManager {
         maxMemoryBytes: s.maxMemoryBytes,
         // One byte past the cap, so the status can say the output was truncated.
         outputLimitBytes: this.limits.outputCapBytes + 1,
+        signal: job.stop.signal,
       };
       if (s.argv0 !== undefined) options.argv0 = s.argv0;
       if (s.maxOpenFds !== undefined) options.maxOpenFds = s.maxOpenFds;
@@ -320,10 +332,42 @@ export class JobManager {
     for (const w of [...job.waiters]) w();
   }
 
+  /**
+   * Ends a job that has not ended, as `failed` with `serve.cancelled`: a created or queued job at
+   * once (it never runs), a running one once its guest is stopped. A stopped guest's volumes keep
+   * their last commit, as after a timeout. Resolves when the job has ended, so its slot is free.
+   */
+  async cancel(id: string): Promise<void> {
+    const job = this.get(id);
+    if (hasEnded(job)) throw stateError("the job has ended");
+    if (job.uploads > 0) throw new TwineError("serve.busy", "an upload to this job is in progress");
+    if (job.state === "running") {
+      const ended = new Promise<void>((resolve) => {
+        const check = (): void => {
+          if (!hasEnded(job)) return;
+          job.waiters.delete(check);
+          resolve();
+        };
+        job.waiters.add(check);
+      });
+      job.stop.abort(cancelledError());
+      await ended;
+      return;
+    }
+    const q = this.queue.indexOf(job);
+    if (q >= 0) this.queue.splice(q, 1);
+    // A created job's volumes are open here: closing commits them, so what was uploaded stays readable.
+    for (const v of job.volumes.splice(0)) v.close();
+    const e = cancelledError();
+    job.state = "failed";
+    job.error = { code: e.code, message: e.message };
+    this.wake(job);
+  }
+
   /** The job's status; with `waitMs`, waits (at most that long) for the job to end first. */
   async status(id: string, waitMs = 0): Promise<JobStatus> {
     const job = this.get(id);
-    if (waitMs > 0 && job.state !== "exited" && job.state !== "failed") {
+    if (waitMs > 0 && !hasEnded(job)) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, waitMs);
         function done(): void {
@@ -332,7 +376,7 @@ export class JobManager {
           resolve();
         }
         const check = (): void => {
-          if (job.state === "exited" || job.state === "failed" || !this.jobs.has(id)) done();
+          if (hasEnded(job) || !this.jobs.has(id)) done();
         };
         job.waiters.add(check);
       });
@@ -353,7 +397,7 @@ export class JobManager {
   }
 
   private output(job: Job, name: "stdout" | "stderr"): { data: string; truncated: boolean } {
-    if (job.state !== "exited" && job.state !== "failed") return { data: "", truncated: false };
+    if (!hasEnded(job)) return { data: "", truncated: false };
     let fd: number;
     try {
       fd = openSync(join(job.dir, name), "r");
@@ -377,7 +421,7 @@ export class JobManager {
 
   private ended(id: string): Job {
     const job = this.get(id);
-    if (job.state !== "exited" && job.state !== "failed") throw stateError("the job has not ended");
+    if (!hasEnded(job)) throw stateError("the job has not ended");
     return job;
   }
 
@@ -452,7 +496,7 @@ export class JobManager {
   /** Deletes a job that is not running, with its files. */
   delete(id: string): void {
     const job = this.get(id);
-    if (job.state === "running") throw new TwineError("serve.busy", "the job is running");
+    if (job.state === "running") throw new TwineError("serve.busy", "the job is running: cancel it first");
     if (job.uploads > 0) throw new TwineError("serve.busy", "an upload to this job is in progress");
     const q = this.queue.indexOf(job);
     if (q >= 0) this.queue.splice(q, 1);

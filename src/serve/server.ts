@@ -243,6 +243,14 @@ export async function startServe(o: ServeOptions): Promise<ServeHandle> {
       sendJson(res, 202, await jobs.status(id));
       return;
     }
+    if (p.length === 4 && what === "cancel") {
+      setRoute(jobRoute("/cancel"));
+      allow("POST");
+      await readBody(req, MAX_SMALL_BODY);
+      await jobs.cancel(id);
+      sendJson(res, 200, await jobs.status(id));
+      return;
+    }
     if (what === "files" && p.length > 4) {
       setRoute(jobRoute("/files"));
       allow("GET", "PUT");
