@@ -194,9 +194,15 @@ for (const [nodeSize, seeds] of [
   [32768, Math.max(1, Math.ceil(SEEDS / 2))],
 ] as const)
   void test(`pfs (${nodeSize / 1024} KiB nodes) and mem mounts agree on ${seeds} random sequences of ${OPS} operations`, (t) => {
+    // The success counts guard against a generator that only provokes errors. Per seed the floor is
+    // low (a sequence may wander into many failing operations: seed 29 has 120 of 300); over all
+    // seeds at least 40% must succeed.
+    let total = 0;
     for (let seed = 1; seed <= seeds; seed++) {
       const oks = runSeed(seed, `${tempDir(t)}/vol`, nodeSize);
-      assert.ok(oks > OPS * 0.4, `seed ${seed}: only ${oks} of ${OPS} operations succeeded`);
+      assert.ok(oks > OPS * 0.25, `seed ${seed}: only ${oks} of ${OPS} operations succeeded`);
       t.diagnostic(`seed ${seed}: ${oks}/${OPS} operations succeeded`);
+      total += oks;
     }
+    assert.ok(total > seeds * OPS * 0.4, `only ${total} of ${seeds * OPS} operations succeeded`);
   });
