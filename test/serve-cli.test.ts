@@ -261,6 +261,30 @@ async function starts(server: Server, count: number): Promise<void> {
   throw new Error(`no job started:\n${server.err()}`);
 }
 
+void test("Ctrl-C while the inputs upload cancels the job before it starts", T, async () => {
+  const long = await startServer(LONG_LAUNCH, "state-upload");
+  const policy = policyFile([await launchHash(LONG_LAUNCH)]);
+  // Large enough that its upload (TLS, then sealed into the job's volume) is still going when the
+  // signal comes: the test waits only for the key upload, which follows the handler's install.
+  const big = join(dir, "big-input");
+  writeFileSync(big, randomBytes(256 * 1024 * 1024));
+  try {
+    const c = spinningClient(long, policy, ["--input", `${big}=/data/big`]);
+    for (let i = 0; i < 1500 && !/ PUT \/v1\/jobs\/#[0-9a-f]+\/key 20\d /.test(long.err()); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    c.child.kill("SIGINT");
+    const r = await c.done;
+    assert.equal(r.status, 130, r.stderr);
+    assert.match(r.stderr, /^twine: cancelling the job/);
+    assert.match(r.stderr, /\[serve\.cancelled\]\n$/);
+    assert.match(long.err(), / POST \/v1\/jobs\/#[0-9a-f]+\/cancel 200 /);
+    assert.doesNotMatch(long.err(), /\/start 202 /, "the job never started");
+    assert.match(long.err(), / DELETE \/v1\/jobs\/#[0-9a-f]+ 200 /);
+  } finally {
+    rmSync(big, { force: true });
+  }
+});
+
 void test(
   "Ctrl-C in twine client run cancels the job on the server; a cancel of an ended job is refused",
   T,
@@ -269,9 +293,9 @@ void test(
     const policy = policyFile([await launchHash(LONG_LAUNCH)]);
 
     const interrupted = spinningClient(long, policy);
+    // The client's handler is in place before it asks for the start, so once the server logged the
+    // start a Ctrl-C reaches the handler, not Node's default (which would kill it without a status).
     await starts(long, 1);
-    // The client installs its handler as the start reply arrives, just after the server logged it.
-    await new Promise((r) => setTimeout(r, 300));
     interrupted.child.kill("SIGINT");
     const r = await interrupted.done;
     assert.equal(r.status, 130, r.stderr);

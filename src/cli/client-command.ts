@@ -3,7 +3,7 @@
 // creates a job, uploads the volume key and the inputs, starts it, waits (Ctrl-C cancels the job),
 // prints the guest's output, downloads outputs (and optionally the raw encrypted volume), and exits
 // with the guest's status. `cancel` stops a job kept (`run --keep`) or submitted through the library.
-import { createReadStream, mkdirSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, mkdirSync, statSync, writeFileSync, type ReadStream } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
 import { TwineClient } from "../client/client.js";
@@ -11,6 +11,10 @@ import { TwineError, isTwineError } from "../errors.js";
 import { loadOwnerPolicy } from "../ratls/owner-policy.js";
 import { usage } from "./launch-flags.js";
 import { readKeyFile } from "./pfs-command.js";
+
+/** How long a Ctrl-C during an upload waits for the server to see the upload abandoned: 5 s. */
+const CANCEL_ATTEMPTS = 50;
+const CANCEL_RETRY_MS = 100;
 
 interface CommonFlags {
   policy: string;
@@ -89,22 +93,37 @@ async function run(url: string, flags: RunFlags, program: Command): Promise<void
     if (pfs.length > 0 && key === undefined)
       throw usage(`the server's launch has protected volumes (${pfs.join(", ")}): give --key-file`);
     const id = await c.createJob();
+    // From here the first Ctrl-C cancels the job on the server, whether its inputs are still being
+    // uploaded or it is already running: the wait then sees it end, and it is reported and deleted
+    // like any failed job. The handler is gone after it, so a second one quits at once.
+    let cancelling: Promise<void> | undefined;
+    let uploading: ReadStream | undefined;
+    const interrupt = (): void => {
+      process.stderr.write("twine: cancelling the job (Ctrl-C again to quit without waiting)\n");
+      // The server refuses to cancel a job while an upload to it is in progress: abandon it first.
+      uploading?.destroy(new TwineError("serve.cancelled", "the upload was abandoned"));
+      cancelling = cancelWhenIdle(c, id).then(undefined, (e: unknown) => {
+        // `serve.state`: the job ended on its own meanwhile, and the wait reports how.
+        if (!isTwineError(e, "serve.state"))
+          process.stderr.write(`twine: cannot cancel the job: ${isTwineError(e) ? e.code : "internal"}\n`);
+      });
+    };
+    process.once("SIGINT", interrupt);
     try {
-      if (key !== undefined) await c.putKey(id, key);
-      for (const i of flags.input ?? []) await c.putFile(id, i.guest, createReadStream(i.local));
-      await c.start(id);
-      // The first Ctrl-C cancels the job on the server: the wait then sees it end, and it is reported
-      // and deleted like any failed job. The handler is gone after it, so a second one quits at once.
-      let cancelling: Promise<void> | undefined;
-      const interrupt = (): void => {
-        process.stderr.write("twine: cancelling the job (Ctrl-C again to quit without waiting)\n");
-        cancelling = c.cancel(id).then(undefined, (e: unknown) => {
-          // `serve.state`: the job ended on its own meanwhile, and the wait reports how.
-          if (!isTwineError(e, "serve.state"))
-            process.stderr.write(`twine: cannot cancel the job: ${isTwineError(e) ? e.code : "internal"}\n`);
-        });
-      };
-      process.once("SIGINT", interrupt);
+      try {
+        if (key !== undefined) await c.putKey(id, key);
+        for (const i of flags.input ?? []) {
+          if (cancelling !== undefined) break;
+          uploading = createReadStream(i.local);
+          await c.putFile(id, i.guest, uploading);
+          uploading = undefined;
+        }
+        if (cancelling === undefined) await c.start(id);
+      } catch (e) {
+        // Cancelled while uploading: the abandoned upload fails, and the wait reports the cancel.
+        // Any other failure is this command's.
+        if (cancelling === undefined) throw e;
+      }
       const st = await c.wait(id).finally(() => process.off("SIGINT", interrupt));
       // Its reply comes about when the wait's does; the connection must outlive it.
       await cancelling;
@@ -122,12 +141,29 @@ async function run(url: string, flags: RunFlags, program: Command): Promise<void
       }
       program.setOptionValue("__status", st.exitCode ?? 0);
     } finally {
+      process.off("SIGINT", interrupt);
       if (flags.keep === true) process.stderr.write(`twine: job ${id} kept on the server\n`);
       // A job still running (the wait failed) cannot be deleted: it ends on its own.
       else await c.deleteJob(id).catch(() => undefined);
     }
   } finally {
     c.close();
+  }
+}
+
+/**
+ * Cancels a job, retrying for a while when the server still counts an abandoned upload as in
+ * progress (`serve.busy`): it learns of the abandon when the upload's connection closes.
+ */
+async function cancelWhenIdle(c: TwineClient, id: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await c.cancel(id);
+      return;
+    } catch (e) {
+      if (!isTwineError(e, "serve.busy") || attempt >= CANCEL_ATTEMPTS) throw e;
+      await new Promise((r) => setTimeout(r, CANCEL_RETRY_MS));
+    }
   }
 }
 

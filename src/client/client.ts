@@ -143,7 +143,12 @@ export class TwineClient {
       });
       if (body === undefined) req.end();
       else if (body instanceof Uint8Array) req.end(body);
-      else body.pipe(req);
+      else {
+        // A body that fails (an unreadable file, or destroyed by its caller to abandon the upload)
+        // fails the request: pipe() alone would leave it waiting for more.
+        body.once("error", (e) => req.destroy(e));
+        body.pipe(req);
+      }
     });
   }
 
