@@ -1,7 +1,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { isTwineError } from "../errors.js";
+import { code } from "./test-helpers.js";
 import {
   AAD,
   AAD_SIZE,
@@ -40,16 +40,6 @@ function contiguous(layout: Record<string, Field>, size: number): void {
     at += f.size;
   }
   assert.equal(at, size);
-}
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return "ok";
-  } catch (e) {
-    if (isTwineError(e)) return e.code;
-    throw e;
-  }
 }
 
 void test("layout tables are contiguous and add up to their sizes", () => {

@@ -1,22 +1,11 @@
 import { test } from "node:test";
 import { existsSync } from "node:fs";
 import assert from "node:assert/strict";
-import { isTwineError } from "../errors.js";
 import { createMount } from "../vfs/index.js";
 import { FILETYPE } from "../vfs/types.js";
 import { DEFAULT_NODE_SIZE, MAX_FILE_SIZE, MAX_NODE_SIZE } from "./format.js";
 import { PfsMount } from "./pfs-mount.js";
-import { KEY, RO, RW, bytes, path, prng, readFile, tempDir, writeFile } from "./test-helpers.js";
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isTwineError(e)) return e.code;
-    throw e;
-  }
-  return "ok";
-}
+import { KEY, RO, RW, bytes, code, path, prng, readFile, tempDir, writeFile } from "./test-helpers.js";
 
 // The semantic tests run at the default node size and at 32 KiB.
 for (const nodeSize of [DEFAULT_NODE_SIZE, 32768]) {

@@ -3,24 +3,13 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { isTwineError } from "../errors.js";
 import { ROOT_RECORD, ROOT_RECORD_SIZE } from "./format.js";
 import { deriveKeys } from "./keys.js";
 import { PfsMount } from "./pfs-mount.js";
 import { RootStore, decodeRootRecord, defaultStateDir, encodeRootRecord } from "./root-store.js";
-import { KEY, readFile, tempDir, writeFile } from "./test-helpers.js";
+import { KEY, code, readFile, tempDir, writeFile } from "./test-helpers.js";
 import type { VolumeOptions } from "./volume.js";
 import { createMount } from "../vfs/index.js";
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-    return "ok";
-  } catch (e) {
-    if (isTwineError(e)) return e.code;
-    throw e;
-  }
-}
 
 function flip(b: Buffer, at: number): Buffer {
   b.writeUInt8((b.readUInt8(at) ^ 1) & 0xff, at);

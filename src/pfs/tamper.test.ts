@@ -22,7 +22,7 @@ import { deriveKeys, macSuper } from "./keys.js";
 import { NODES_FILE, SUPER_FILE } from "./node-store.js";
 import { PfsMount } from "./pfs-mount.js";
 import type { NodeInfo, TrustedRoot } from "./volume.js";
-import { KEY, OTHER_KEY, bytes, path, prng, readFile, tempDir, writeFile } from "./test-helpers.js";
+import { KEY, OTHER_KEY, bytes, flipBit, path, prng, readFile, tempDir, writeFile } from "./test-helpers.js";
 
 /** The reference volume's files, scaled so that every node size gets the same tree shapes. */
 function content(nodeSize: number): Record<string, Buffer> {
@@ -109,15 +109,6 @@ function readSuperSlot(dir: string, slot: number): Buffer {
 
 function writeSuperSlot(dir: string, slot: number, b: Buffer): void {
   writeBlock(join(dir, SUPER_FILE), SUPER_SLOT_SIZE, slot, b);
-}
-
-function flipBit(file: string, offset: number): void {
-  const fd = openSync(file, "r+");
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0] = (b[0] ?? 0) ^ 0x10;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
 }
 
 for (const NODE_SIZE of [DEFAULT_NODE_SIZE, 32768])

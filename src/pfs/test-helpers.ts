@@ -1,8 +1,9 @@
 // Shared by the pfs tests: temp volumes and small file helpers over the Mount seam.
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { isTwineError } from "../errors.js";
 import { FILETYPE, openOptions, type Mount, type OpenOptions } from "../vfs/types.js";
 
 export const KEY = Buffer.alloc(32, 7);
@@ -12,6 +13,30 @@ export function tempDir(t: { after: (fn: () => void) => void }): string {
   const dir = mkdtempSync(join(tmpdir(), "twine-pfs-"));
   t.after(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** "ok" if `fn` returns, the code if it throws a TwineError; anything else is rethrown. */
+export function code(fn: () => unknown): string {
+  try {
+    fn();
+    return "ok";
+  } catch (e) {
+    if (isTwineError(e)) return e.code;
+    throw e;
+  }
+}
+
+/** Flips one bit (0x10) of the byte at `offset` of a host file, as a host attacker would. */
+export function flipBit(file: string, offset: number): void {
+  const fd = openSync(file, "r+");
+  try {
+    const b = Buffer.alloc(1);
+    readSync(fd, b, 0, 1, offset);
+    b[0] = (b[0] ?? 0) ^ 0x10;
+    writeSync(fd, b, 0, 1, offset);
+  } finally {
+    closeSync(fd);
+  }
 }
 
 export const RW: OpenOptions = openOptions({ read: true, write: true, create: true });

@@ -2,37 +2,29 @@
 // included), never the holes, and still authenticates every leaf and index node it passes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { closeSync, cpSync, openSync, readSync, writeSync } from "node:fs";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
-import { isTwineError } from "../errors.js";
 import type { FileHandle } from "../vfs/types.js";
 import { DEFAULT_NODE_SIZE, REF_SIZE, decodeRef } from "./format.js";
 import { NODES_FILE } from "./node-store.js";
 import { PfsMount } from "./pfs-mount.js";
 import type { NodeInfo } from "./volume.js";
-import { KEY, RO, RW, bytes, path, prng, readFile, tempDir, writeFile } from "./test-helpers.js";
+import {
+  KEY,
+  RO,
+  RW,
+  bytes,
+  code,
+  flipBit,
+  path,
+  prng,
+  readFile,
+  tempDir,
+  writeFile,
+} from "./test-helpers.js";
 
 const FAR = 2 ** 40;
 const MID = 2 ** 39;
-
-function code(fn: () => unknown): string {
-  try {
-    fn();
-  } catch (e) {
-    if (isTwineError(e)) return e.code;
-    throw e;
-  }
-  return "ok";
-}
-
-function flipByte(file: string, offset: number): void {
-  const fd = openSync(file, "r+");
-  const b = Buffer.alloc(1);
-  readSync(fd, b, 0, 1, offset);
-  b[0] = (b[0] ?? 0) ^ 0x10;
-  writeSync(fd, b, 0, 1, offset);
-  closeSync(fd);
-}
 
 function readAt(h: FileHandle, pos: number, n: number): string {
   const b = Buffer.alloc(n);
@@ -174,7 +166,7 @@ for (const nodeSize of [DEFAULT_NODE_SIZE, 32768]) {
     h.close();
     good.m.close();
     const bad = orphanState(join(base, "bad"));
-    flipByte(join(base, "bad", NODES_FILE), bad.slot * nodeSize + 100);
+    flipBit(join(base, "bad", NODES_FILE), bad.slot * nodeSize + 100);
     assert.equal(
       code(() => bad.m.volume.verify()),
       "pfs.integrity",
@@ -208,7 +200,7 @@ for (const nodeSize of [DEFAULT_NODE_SIZE, 32768]) {
     };
     // Leaves are not read when a volume opens: only verify (or a read) catches the far one.
     let d = copy();
-    flipByte(join(d, NODES_FILE), far(0).slot * nodeSize + 7);
+    flipBit(join(d, NODES_FILE), far(0).slot * nodeSize + 7);
     let v = PfsMount.open(d, KEY, { readonly: true });
     assert.equal(
       code(() => v.volume.verify()),
@@ -219,7 +211,7 @@ for (const nodeSize of [DEFAULT_NODE_SIZE, 32768]) {
     for (const level of [1, depth]) {
       d = copy();
       v = PfsMount.open(d, KEY, { readonly: true });
-      flipByte(join(d, NODES_FILE), far(level).slot * nodeSize + nodeSize - 1);
+      flipBit(join(d, NODES_FILE), far(level).slot * nodeSize + nodeSize - 1);
       assert.equal(
         code(() => v.volume.verify()),
         "pfs.integrity",
