@@ -132,6 +132,20 @@ export class HostMount implements Mount {
     return filestatOf(st);
   }
 
+  /**
+   * Only a directory this mount pinned before (a parent of an earlier operation, reached then by the
+   * resolver's own walk) whose fd still names exactly that path: the kernel's name for the directory
+   * is the path through real directories, so a component renamed or swapped for a symlink since
+   * changes it. The kernel is never asked to walk a path the resolver has not walked.
+   */
+  knownDirectory(path: readonly string[]): boolean {
+    try {
+      return this.keptPin(path) !== undefined;
+    } catch {
+      return false;
+    }
+  }
+
   readlink(path: readonly string[]): string {
     const p = this.hostPath(path, "readlink");
     let target: Buffer;

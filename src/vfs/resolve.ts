@@ -48,6 +48,30 @@ function lstatOrMissing(mount: Mount, path: readonly string[]): ReturnType<Mount
 }
 
 /**
+ * The mount's shortcut (Mount.knownDirectory), tried once per resolution: when the leading
+ * intermediate components are plain names and the mount vouches that they lead, through directories
+ * alone, to a directory, they move to `resolved` without an lstat each. The component-wise walk
+ * would have accepted exactly them; anything else (a link, a missing or non-directory component, a
+ * mount that does not know) leaves them for that walk, which gives the precise answer.
+ */
+function skipKnownDirectories(mount: Mount, resolved: string[], pending: string[]): void {
+  if (mount.knownDirectory === undefined) return;
+  // pending is last-first: the final component is pending[0] and never skipped.
+  let n = 0;
+  for (let i = pending.length - 1; i >= 1; i--, n++) {
+    const name = pending[i] as string;
+    if (name === "." || name === "..") break;
+  }
+  // A single level under the root is one cheap lstat anyway.
+  if (n === 0 || resolved.length + n < 2) return;
+  const run = pending.slice(pending.length - n).reverse();
+  for (const name of run) checkName(name);
+  if (!mount.knownDirectory([...resolved, ...run])) return;
+  resolved.push(...run);
+  pending.length -= n;
+}
+
+/**
  * Resolves `path` relative to the directory `base` (components under the mount root).
  * Intermediate symlinks are always followed; the final one only when `followFinal` or when the path
  * ends in a slash. A missing final component is returned as is (for creating it); an existing
@@ -70,6 +94,7 @@ export function resolvePath(
   const pending = first.components.reverse();
   const resolved = [...base];
   let expansions = 0;
+  skipKnownDirectories(mount, resolved, pending);
 
   for (let name = pending.pop(); name !== undefined; name = pending.pop()) {
     if (name === ".") continue;

@@ -93,6 +93,12 @@ export interface Mount {
   lstat(path: readonly string[]): Filestat;
   /** Target of a symlink, as stored (may be relative or absolute; the resolver decides). */
   readlink(path: readonly string[]): string;
+  /**
+   * Optional shortcut for the resolver: true only if `path` is, now, a directory reached from the
+   * mount root through directories alone (no symlink on the way), so its components need no lstat
+   * each. false means only "walk it": never an error, and never a reason to refuse the path.
+   */
+  knownDirectory?(path: readonly string[]): boolean;
   open(path: readonly string[], opts: OpenOptions): FileHandle;
   /** All entries except "." and "..", in a stable order for an unchanged directory. */
   readdir(path: readonly string[]): DirEntry[];
