@@ -57,17 +57,58 @@ export const SNP_REPORT = layout("snp_attestation_report", SNP_REPORT_SIZE, [
   { name: "reserved5", size: 368, reserved: true },
 ]);
 
-/** TCB_VERSION for Milan and Genoa: byte 0 boot loader, 1 TEE, 6 SNP, 7 microcode. */
+/** The AMD product lines whose reports this module decodes (KDS product names). */
+export type SnpProduct = "Milan" | "Genoa" | "Turin";
+
+/**
+ * A TCB_VERSION ([S5] §2.2), whose byte layout depends on the product:
+ * Milan/Genoa: byte 0 boot loader, 1 TEE, 2–5 reserved, 6 SNP, 7 microcode;
+ * Turin: byte 0 FMC, 1 boot loader, 2 TEE, 3 SNP, 4–6 reserved, 7 microcode.
+ * `fmc` is present exactly when the layout is Turin's.
+ */
 export interface SnpTcbParts {
+  fmc?: number;
   bootloader: number;
   tee: number;
   snp: number;
   microcode: number;
 }
 
-export function decodeTcb(raw: bigint): SnpTcbParts {
+/**
+ * Product from a v3+ report's CPUID fields (family, model); undefined for v2 reports, which carry none,
+ * and for families/models we do not know. Every family 0x1A part is taken as Turin, as the spec says:
+ * a later product on that family would then fail at the chain (its VCEK does not chain to ARK-Turin),
+ * never pass under the wrong root.
+ */
+export function snpProductFromCpuid(r: Pick<SnpReport, "version" | "cpuid">): SnpProduct | undefined {
+  if (r.version < 3) return undefined;
+  const [fam, model] = [r.cpuid[0]!, r.cpuid[1]!];
+  if (fam === 0x19 && model <= 0x0f) return "Milan";
+  if (fam === 0x19 && ((model >= 0x10 && model <= 0x1f) || (model >= 0xa0 && model <= 0xaf))) return "Genoa";
+  if (fam === 0x1a) return "Turin";
+  return undefined;
+}
+
+/** Decodes a TCB_VERSION in `product`'s layout; any product other than Turin (or none) reads Milan/Genoa's. */
+export function decodeTcb(raw: bigint, product?: string): SnpTcbParts {
   const b = u64Bytes(raw);
+  if (product === "Turin") return { fmc: b[0]!, bootloader: b[1]!, tee: b[2]!, snp: b[3]!, microcode: b[7]! };
   return { bootloader: b[0]!, tee: b[1]!, snp: b[6]!, microcode: b[7]! };
+}
+
+/** The inverse of `decodeTcb` (reserved bytes zero); Turin's layout needs `fmc`. */
+export function encodeTcb(t: SnpTcbParts, product?: string): bigint {
+  if (product === "Turin") {
+    if (t.fmc === undefined) throw new TwineError("attest.usage", "a Turin TCB_VERSION needs fmc");
+    return readU64(Uint8Array.of(t.fmc, t.bootloader, t.tee, t.snp, 0, 0, 0, t.microcode));
+  }
+  return readU64(Uint8Array.of(t.bootloader, t.tee, 0, 0, 0, 0, t.snp, t.microcode));
+}
+
+/** A TCB_VERSION for people: `fmc 1 bl 3 tee 2 snp 5 ucode 90` (fmc only in Turin's layout). */
+export function formatTcb(t: SnpTcbParts): string {
+  const fmc = t.fmc === undefined ? "" : `fmc ${t.fmc} `;
+  return `${fmc}bl ${t.bootloader} tee ${t.tee} snp ${t.snp} ucode ${t.microcode}`;
 }
 
 export interface SnpReport {

@@ -92,6 +92,7 @@ void test("embedded roots have the README's fingerprints", () => {
   assert.equal(fp(r.intelSgxRootCa), ROOT_FINGERPRINTS.intelSgxRootCa);
   assert.equal(fp(r.amdArk.Milan!), ROOT_FINGERPRINTS.amdArkMilan);
   assert.equal(fp(r.amdArk.Genoa!), ROOT_FINGERPRINTS.amdArkGenoa);
+  assert.equal(fp(r.amdArk.Turin!), ROOT_FINGERPRINTS.amdArkTurin);
   assert.deepEqual(r.intelSgxRootCa, fixture("sgx/Intel_SGX_Root_CA.der"));
 });
 

@@ -93,7 +93,8 @@ export function serializeDcapCollateral(c: DcapCollateral): string {
   });
 }
 
-export const TCB_STATUSES = [
+/** The statuses a TCB Info or identity level may carry (Intel QVL's `VALID_TCB_INFO_STATUSES`). */
+export const TCB_LEVEL_STATUSES = [
   "UpToDate",
   "SWHardeningNeeded",
   "ConfigurationNeeded",
@@ -101,6 +102,18 @@ export const TCB_STATUSES = [
   "OutOfDate",
   "OutOfDateConfigurationNeeded",
   "Revoked",
+] as const;
+export type TcbLevelStatus = (typeof TCB_LEVEL_STATUSES)[number];
+
+/**
+ * Every status a verdict may carry: the level statuses, plus the two only the TD 1.5 relaunch check
+ * produces (Intel's TD_RELAUNCH_ADVISED 0xA009 and TD_RELAUNCH_ADVISED_CONFIG_NEEDED 0xA00A, spelled
+ * as Intel's appraisal policies and QvE result strings spell them). Collateral never carries these two.
+ */
+export const TCB_STATUSES = [
+  ...TCB_LEVEL_STATUSES,
+  "TDRelaunchAdvised",
+  "TDRelaunchAdvisedConfigurationNeeded",
 ] as const;
 export type TcbStatus = (typeof TCB_STATUSES)[number];
 
@@ -110,14 +123,14 @@ export interface TcbLevel {
   /** TDX TCB info only. */
   tdxComponents?: number[];
   tcbDate: string;
-  tcbStatus: TcbStatus;
+  tcbStatus: TcbLevelStatus;
   advisoryIds: string[];
 }
 
 export interface IdentityLevel {
   isvsvn: number;
   tcbDate: string;
-  tcbStatus: TcbStatus;
+  tcbStatus: TcbLevelStatus;
   advisoryIds: string[];
 }
 
@@ -194,11 +207,11 @@ class JsonReader {
     }
     return d;
   }
-  status(v: unknown, path: string): TcbStatus {
+  status(v: unknown, path: string): TcbLevelStatus {
     const s = this.str(v, path);
-    if (!(TCB_STATUSES as readonly string[]).includes(s))
+    if (!(TCB_LEVEL_STATUSES as readonly string[]).includes(s))
       throw bad(`${this.what}.${path}: unknown TCB status ${s}`);
-    return s as TcbStatus;
+    return s as TcbLevelStatus;
   }
   advisories(v: unknown, path: string): string[] {
     if (v === undefined) return [];

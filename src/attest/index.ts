@@ -91,7 +91,7 @@ export function verifyEvidence(bytes: Uint8Array, opts: VerifyOptions): Verdict 
       const o = verifySnp(bytes, opts.collateral, opts.now, roots.amdArk, f);
       if (o.report !== undefined) {
         const crlGiven = opts.collateral.crl !== undefined;
-        evaluatePolicy(policy, { kind: "snp", report: o.report, crlGiven }, custom, f);
+        evaluatePolicy(policy, { kind: "snp", report: o.report, product: o.product, crlGiven }, custom, f);
       }
       return { ok: f.ok, kind, findings: f.list, advisoryIds: [], fields: o.fields };
     }

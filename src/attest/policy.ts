@@ -11,6 +11,8 @@ import { decodeTcb } from "./abi-snp.js";
 import type { SnpReport } from "./abi-snp.js";
 
 export interface SnpTcb {
+  /** Turin's FMC SPL. Checked on Turin reports only: Milan and Genoa TCBs have no FMC. */
+  fmc?: number;
   bootloader: number;
   tee: number;
   snp: number;
@@ -18,7 +20,12 @@ export interface SnpTcb {
 }
 
 export interface Policy {
-  /** DCAP TCB statuses to accept. Default: UpToDate, SWHardeningNeeded. Revoked is never accepted. */
+  /**
+   * DCAP TCB statuses to accept. Default: UpToDate, SWHardeningNeeded. Revoked is never accepted.
+   * TDRelaunchAdvised[ConfigurationNeeded] (TD 1.5) is accepted when listed or when
+   * OutOfDate[ConfigurationNeeded] is (it would otherwise have been that); never by UpToDate, since the
+   * TD runs as launched on an out-of-date TDX module until relaunched.
+   */
   acceptedTcbStatuses?: readonly TcbStatus[];
   /** Expected REPORTDATA (SGX, TDX, SNP), hex of ≤ 64 bytes, zero-padded to 64. */
   reportData?: string;
@@ -142,9 +149,10 @@ export function parsePolicy(input: unknown): Policy {
         typeof v !== "object" ||
         v === null ||
         !["bootloader", "tee", "snp", "microcode"].every((x) => isByte(t[x])) ||
-        Object.keys(t).length !== 4
+        !(t.fmc === undefined || isByte(t.fmc)) ||
+        Object.keys(t).length !== (t.fmc === undefined ? 4 : 5)
       ) {
-        throw policyError("minReportedTcb needs bootloader, tee, snp, microcode (0..255)");
+        throw policyError("minReportedTcb needs bootloader, tee, snp, microcode and optionally fmc (0..255)");
       }
     } else if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
       throw policyError(`${k} must be a non-negative integer`);
@@ -163,9 +171,20 @@ function padReportData(h: string): Uint8Array {
   return out;
 }
 
+/**
+ * A relaunch status is the TDX status that would otherwise have been OutOfDate[ConfigurationNeeded],
+ * with the platform now running the latest module: a policy that accepts the out-of-date status
+ * accepts it too (it is no worse), so policies written before the relaunch check keep their verdicts.
+ * UpToDate never implies it: the TD itself still runs as launched on an out-of-date module.
+ */
+const RELAUNCH_ACCEPTED_AS: Partial<Record<TcbStatus, TcbStatus>> = {
+  TDRelaunchAdvised: "OutOfDate",
+  TDRelaunchAdvisedConfigurationNeeded: "OutOfDateConfigurationNeeded",
+};
+
 export type PolicySubject =
   | { kind: "sgx" | "tdx"; quote: ParsedQuote; tcbStatus: TcbStatus | undefined }
-  | { kind: "snp"; report: SnpReport; crlGiven: boolean };
+  | { kind: "snp"; report: SnpReport; product: string | undefined; crlGiven: boolean };
 
 /** Evaluates `policy` against verified evidence, recording one finding per expectation (steps 20.x). */
 export function evaluatePolicy(policy: Policy, s: PolicySubject, customRoots: boolean, f: Findings): void {
@@ -230,17 +249,22 @@ export function evaluatePolicy(policy: Policy, s: PolicySubject, customRoots: bo
     atLeast("20.guest_svn", "guest SVN", r.guestSvn, policy.minGuestSvn);
     const m = policy.minReportedTcb;
     if (m !== undefined) {
-      const t = decodeTcb(r.reportedTcb);
+      // The product picks the TCB_VERSION layout: reading a Turin TCB as Milan's would compare the wrong bytes.
+      const t = decodeTcb(r.reportedTcb, s.product);
+      const fmcOk = t.fmc === undefined || m.fmc === undefined || t.fmc >= m.fmc;
       const ok =
-        t.bootloader >= m.bootloader && t.tee >= m.tee && t.snp >= m.snp && t.microcode >= m.microcode;
-      const show = (x: SnpTcb): string => `${x.bootloader}/${x.tee}/${x.snp}/${x.microcode}`;
-      if (ok) f.pass("20.reported_tcb", `reported TCB ${show(t)} ≥ ${show(m)}`);
+        fmcOk &&
+        t.bootloader >= m.bootloader &&
+        t.tee >= m.tee &&
+        t.snp >= m.snp &&
+        t.microcode >= m.microcode;
+      const withFmc = t.fmc !== undefined && m.fmc !== undefined;
+      const show = (x: SnpTcb): string =>
+        `${withFmc ? `${x.fmc}/` : ""}${x.bootloader}/${x.tee}/${x.snp}/${x.microcode}`;
+      const parts = `(${withFmc ? "fmc/" : ""}bl/tee/snp/ucode)`;
+      if (ok) f.pass("20.reported_tcb", `reported TCB ${show(t)} ≥ ${show(m)} ${parts}`);
       else
-        f.fail(
-          "20.reported_tcb",
-          "attest.svn_too_low",
-          `reported TCB ${show(t)} below ${show(m)} (bl/tee/snp/ucode)`,
-        );
+        f.fail("20.reported_tcb", "attest.svn_too_low", `reported TCB ${show(t)} below ${show(m)} ${parts}`);
     }
     if (policy.requireSnpCrl === true) {
       if (s.crlGiven) f.pass("20.snp_crl", "AMD CRL required and given (checked at 6.crl, 7.revocation)");
@@ -249,14 +273,21 @@ export function evaluatePolicy(policy: Policy, s: PolicySubject, customRoots: bo
     return;
   }
   const accepted = policy.acceptedTcbStatuses ?? DEFAULT_ACCEPTED_TCB_STATUSES;
+  const implied = s.tcbStatus === undefined ? undefined : RELAUNCH_ACCEPTED_AS[s.tcbStatus];
   if (s.tcbStatus === undefined) f.blocked("20.tcb_status", "a TCB status");
   else if (s.tcbStatus !== "Revoked" && accepted.includes(s.tcbStatus))
     f.pass("20.tcb_status", `TCB status ${s.tcbStatus} accepted`);
+  else if (implied !== undefined && accepted.includes(implied))
+    f.pass("20.tcb_status", `TCB status ${s.tcbStatus} accepted (the policy accepts ${implied})`);
   else
     f.fail(
       "20.tcb_status",
       "attest.tcb_status",
-      `TCB status ${s.tcbStatus} is not accepted (accepted: ${accepted.join(", ")})`,
+      `TCB status ${s.tcbStatus} is not accepted (accepted: ${accepted.join(", ")})${
+        s.tcbStatus.startsWith("TDRelaunchAdvised")
+          ? "; the TD was launched on an out-of-date TDX module: relaunch it, or list the status"
+          : ""
+      }`,
     );
 
   const body = s.quote.body;

@@ -5,9 +5,8 @@
 import { generateKeyPairSync, randomBytes, sign as cryptoSign } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import * as asn1js from "asn1js";
-import { SIG_ALGO_ECDSA_P384_SHA384, SNP_SIGNED_SIZE, serializeSnpReport } from "./abi-snp.js";
-import type { SnpReport, SnpTcbParts } from "./abi-snp.js";
-import { readU64 } from "./bytes.js";
+import { SIG_ALGO_ECDSA_P384_SHA384, SNP_SIGNED_SIZE, encodeTcb, serializeSnpReport } from "./abi-snp.js";
+import type { SnpProduct, SnpReport, SnpTcbParts } from "./abi-snp.js";
 import type { TrustRoots } from "./roots.js";
 import { RSA_PSS_SHA384, makeCert, makeCrl } from "./synthetic.js";
 import type { KeyPair, SigAlg } from "./synthetic.js";
@@ -19,10 +18,14 @@ const DAY = 86_400_000;
 export interface SyntheticSnpOptions {
   /** Certificates are valid for [now - 1 year, now + 10 years]; CRLs by default for [now - 1 day, now + 7 days]. */
   now: Date;
-  /** Milan (CPUID family 0x19 model 0x01) or Genoa (model 0x11). Default Milan. */
-  product?: "Milan" | "Genoa";
-  /** The VCEK's SPLs and the reports' REPORTED_TCB. */
+  /** Milan (CPUID family 0x19 model 0x01), Genoa (model 0x11) or Turin (family 0x1A model 0x02). Default Milan. */
+  product?: SnpProduct;
+  /** The reports' TCBs, in the product's layout (Turin needs `fmc`). */
   tcb?: SnpTcbParts;
+  /** The VCEK's SPLs when they should differ from `tcb`; no `fmc` here means no fmcSPL extension. */
+  vcekTcb?: SnpTcbParts;
+  /** The VCEK's productName extension. Default `<product>-B0`. */
+  vcekProductName?: string;
 }
 
 export interface SyntheticCrlOptions {
@@ -42,10 +45,6 @@ export function rsaKeyPair(): KeyPair {
   return generateKeyPairSync("rsa", { modulusLength: 2048 });
 }
 
-function encodeTcb(t: SnpTcbParts): bigint {
-  return readU64(Uint8Array.of(t.bootloader, t.tee, 0, 0, 0, 0, t.snp, t.microcode));
-}
-
 /** The big-endian r‖s of a P-384 signature as the report's two 72-byte little-endian fields. */
 function leSignature(p1363: Uint8Array): { r: Uint8Array; s: Uint8Array } {
   const r = new Uint8Array(72);
@@ -57,15 +56,23 @@ function leSignature(p1363: Uint8Array): { r: Uint8Array; s: Uint8Array } {
 
 const der = (n: asn1js.AsnType): Uint8Array => new Uint8Array(n.toBER());
 
+/** CPUID family, model, stepping of one part of each product line. */
+const CPUID: Record<SnpProduct, Uint8Array> = {
+  Milan: Uint8Array.of(0x19, 0x01, 0x01),
+  Genoa: Uint8Array.of(0x19, 0x11, 0x01),
+  Turin: Uint8Array.of(0x1a, 0x02, 0x00),
+};
+
 /** A synthetic SNP platform: one ARK, ASK and VCEK (for one chip and TCB), reports and CRLs. */
 export class SyntheticSnpPlatform {
-  readonly product: "Milan" | "Genoa";
+  readonly product: SnpProduct;
   readonly arkDer: Uint8Array;
   readonly askDer: Uint8Array;
   readonly vcekDer: Uint8Array;
   readonly askSerial: Uint8Array;
   readonly vcekSerial: Uint8Array;
-  readonly chipId = new Uint8Array(randomBytes(64));
+  /** 64 random bytes; for Turin 8 random bytes then zeros, as KDS certifies only 8 (hwID). */
+  readonly chipId: Uint8Array;
   readonly tcb: SnpTcbParts;
   private readonly now: Date;
   private readonly ark = rsaKeyPair();
@@ -75,7 +82,15 @@ export class SyntheticSnpPlatform {
   constructor(opts: SyntheticSnpOptions) {
     this.now = opts.now;
     this.product = opts.product ?? "Milan";
-    this.tcb = opts.tcb ?? { bootloader: 3, tee: 0, snp: 8, microcode: 115 };
+    const turin = this.product === "Turin";
+    this.tcb =
+      opts.tcb ??
+      (turin
+        ? { fmc: 1, bootloader: 3, tee: 2, snp: 5, microcode: 90 }
+        : { bootloader: 3, tee: 0, snp: 8, microcode: 115 });
+    const vcekTcb = opts.vcekTcb ?? this.tcb;
+    this.chipId = new Uint8Array(64);
+    this.chipId.set(randomBytes(turin ? 8 : 64));
     const from = new Date(opts.now.getTime() - 365 * DAY);
     const to = new Date(opts.now.getTime() + 3650 * DAY);
     const arkCn = `ARK-${this.product}`;
@@ -112,12 +127,19 @@ export class SyntheticSnpPlatform {
       serial: this.vcekSerial,
       ca: false,
       extensions: [
-        { oid: `${OID_AMD}.2`, value: der(new asn1js.IA5String({ value: `${this.product}-B0` })) },
-        { oid: `${OID_AMD}.3.1`, value: int(this.tcb.bootloader) },
-        { oid: `${OID_AMD}.3.2`, value: int(this.tcb.tee) },
-        { oid: `${OID_AMD}.3.3`, value: int(this.tcb.snp) },
-        { oid: `${OID_AMD}.3.8`, value: int(this.tcb.microcode) },
-        { oid: `${OID_AMD}.4`, value: der(new asn1js.OctetString({ valueHex: this.chipId })) },
+        {
+          oid: `${OID_AMD}.2`,
+          value: der(new asn1js.IA5String({ value: opts.vcekProductName ?? `${this.product}-B0` })),
+        },
+        ...(vcekTcb.fmc === undefined ? [] : [{ oid: `${OID_AMD}.3.9`, value: int(vcekTcb.fmc) }]),
+        { oid: `${OID_AMD}.3.1`, value: int(vcekTcb.bootloader) },
+        { oid: `${OID_AMD}.3.2`, value: int(vcekTcb.tee) },
+        { oid: `${OID_AMD}.3.3`, value: int(vcekTcb.snp) },
+        { oid: `${OID_AMD}.3.8`, value: int(vcekTcb.microcode) },
+        // Turin's KDS stores the 8-byte hwID raw (no OCTET STRING tag), as the real Turin VCEK does.
+        turin
+          ? { oid: `${OID_AMD}.4`, value: this.chipId.slice(0, 8) }
+          : { oid: `${OID_AMD}.4`, value: der(new asn1js.OctetString({ valueHex: this.chipId })) },
       ],
     });
   }
@@ -135,7 +157,7 @@ export class SyntheticSnpPlatform {
 
   /** A v3 report, not debug, VMPL 0, REPORTED_TCB = the VCEK's SPLs, signed by the VCEK. */
   report(fields: Partial<SnpReport> = {}): Uint8Array {
-    const tcb = encodeTcb(this.tcb);
+    const tcb = encodeTcb(this.tcb, this.product);
     const z = (n: number): Uint8Array => new Uint8Array(n);
     const r: SnpReport = {
       version: 3,
@@ -156,7 +178,7 @@ export class SyntheticSnpPlatform {
       reportId: z(32),
       reportIdMa: z(32),
       reportedTcb: tcb,
-      cpuid: Uint8Array.of(0x19, this.product === "Milan" ? 0x01 : 0x11, 0x01),
+      cpuid: CPUID[this.product],
       chipId: this.chipId,
       committedTcb: tcb,
       currentVersion: Uint8Array.of(40, 55, 1),

@@ -1,5 +1,6 @@
 // Synthetic Intel DCAP evidence: a locally generated root CA, PCK chain, CRLs, TCB info and QE identity,
-// and SGX v3 quotes signed through them (node:crypto keys; certificates and CRLs encoded with asn1js).
+// and SGX v3 or TDX v4/v5 quotes signed through them (node:crypto keys; certificates and CRLs encoded
+// with asn1js).
 // For tests and the `sim` TEE backend. Nothing here holds or imitates a vendor key: its evidence
 // verifies only when its root is passed as `roots` and policy sets `dangerousAllowCustomRoots`.
 import { constants, createHash, generateKeyPairSync, randomBytes, sign as cryptoSign } from "node:crypto";
@@ -7,13 +8,15 @@ import type { KeyObject } from "node:crypto";
 import * as asn1js from "asn1js";
 import {
   INTEL_QE_VENDOR_ID,
+  TEE_TYPE_SGX,
+  TEE_TYPE_TDX,
   serializeQuote,
   serializeSgxReportBody,
   serializeSignedRegion,
 } from "./abi-quote.js";
-import type { Quote, SgxReportBody } from "./abi-quote.js";
+import type { Quote, QuoteBody, QuoteHeader, SgxReportBody, TdReportBody } from "./abi-quote.js";
 import { fromHex, hex } from "./bytes.js";
-import type { DcapCollateral, TcbStatus } from "./collateral.js";
+import type { DcapCollateral, TcbLevelStatus } from "./collateral.js";
 import { OID_SGX_EXTENSION } from "./pck.js";
 
 const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
@@ -241,7 +244,9 @@ export interface SyntheticSgxOptions {
   /** Collateral is issued for [now - 1 day, now + 29 days]; certificates for [now - 1 year, now + 10 years]. */
   now: Date;
   /** Status of the platform's TCB level (default UpToDate). */
-  tcbStatus?: TcbStatus;
+  tcbStatus?: TcbLevelStatus;
+  /** Status of the QE's identity level (default UpToDate; the QE's ISVSVN is 10). */
+  qeTcbStatus?: TcbLevelStatus;
   /** Put the PCK leaf on the PCK CRL. */
   revokePckLeaf?: boolean;
   /** Put the PCK CA on the root CA CRL. */
@@ -254,6 +259,28 @@ const DAY = 86_400_000;
 const PCK_TCB = [11, 11, 2, 2, 255, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
 const FMSPC = "00a067110000";
 
+/** One TDX TCB level of a synthetic TDX platform's TCB info (levels are listed highest first). */
+export interface SyntheticTdxLevel {
+  /** tdxtcbcomponents SVNs (up to 16; the rest 0). */
+  tdxComponents: readonly number[];
+  tcbStatus: TcbLevelStatus;
+  /** sgxtcbcomponents SVNs; default the PCK certificate's, so the SGX part matches. */
+  sgxComponents?: readonly number[];
+  advisoryIds?: readonly string[];
+}
+
+/** A TDX module identity `TDX_%02X` (for TEE_TCB_SVN[1] = `major`) with its levels, highest first. */
+export interface SyntheticTdxModuleIdentity {
+  major: number;
+  levels: readonly { isvsvn: number; tcbStatus: TcbLevelStatus; advisoryIds?: readonly string[] }[];
+}
+
+/** What makes a synthetic platform a TDX one: its TCB info is `id: "TDX"`, its QE identity `TD_QE`. */
+export interface SyntheticTdxCollateral {
+  tcbLevels: readonly SyntheticTdxLevel[];
+  moduleIdentities: readonly SyntheticTdxModuleIdentity[];
+}
+
 /**
  * A synthetic SGX platform: root CA → PCK Processor CA → PCK leaf, a TCB signing certificate, CRLs,
  * TCB info and QE identity, all issued by a freshly generated root. `quote()` signs SGX v3 quotes.
@@ -262,13 +289,14 @@ export class SyntheticSgxPlatform {
   readonly rootDer: Uint8Array;
   readonly collateral: DcapCollateral;
   readonly pckLeafDer: Uint8Array;
-  private readonly attestKey = p256KeyPair();
-  private readonly pckKey = p256KeyPair();
-  private readonly pckChainPem: string;
-  private readonly qeReport: SgxReportBody;
-  private readonly qeAuthData = new Uint8Array(randomBytes(32));
+  protected readonly attestKey = p256KeyPair();
+  protected readonly pckKey = p256KeyPair();
+  protected readonly pckChainPem: string;
+  protected readonly qeReport: SgxReportBody;
+  protected readonly qeAuthData = new Uint8Array(randomBytes(32));
 
-  constructor(opts: SyntheticSgxOptions) {
+  /** `tdx` (set by SyntheticTdxPlatform) makes the TCB info and QE identity TDX ones. */
+  constructor(opts: SyntheticSgxOptions, tdx?: SyntheticTdxCollateral) {
     const now = opts.now.getTime();
     const certFrom = new Date(now - 365 * DAY);
     const certTo = new Date(now + 3650 * DAY);
@@ -345,8 +373,53 @@ export class SyntheticSgxPlatform {
       reportData: reportDataFor(this.attestKey.publicKey, this.qeAuthData),
     };
     const iso = (d: Date): string => d.toISOString().replace(/\.\d+Z$/, "Z");
+    const svns = (a: readonly number[]): { svn: number }[] =>
+      Array.from({ length: 16 }, (_, i) => ({ svn: a[i] ?? 0 }));
+    const advisories = (a: readonly string[] | undefined): { advisoryIDs?: string[] } =>
+      a === undefined || a.length === 0 ? {} : { advisoryIDs: [...a] };
+    const ZERO_SIGNER = "00".repeat(48);
+    const tdxPart =
+      tdx === undefined
+        ? {}
+        : {
+            tdxModule: { mrsigner: ZERO_SIGNER, attributes: "0".repeat(16), attributesMask: "F".repeat(16) },
+            tdxModuleIdentities: tdx.moduleIdentities.map((m) => ({
+              id: `TDX_${m.major.toString(16).toUpperCase().padStart(2, "0")}`,
+              mrsigner: ZERO_SIGNER,
+              attributes: "0".repeat(16),
+              attributesMask: "F".repeat(16),
+              tcbLevels: m.levels.map((l) => ({
+                tcb: { isvsvn: l.isvsvn },
+                tcbDate: iso(colFrom),
+                tcbStatus: l.tcbStatus,
+                ...advisories(l.advisoryIds),
+              })),
+            })),
+          };
+    const tcbLevels =
+      tdx === undefined
+        ? [
+            {
+              tcb: { sgxtcbcomponents: svns(PCK_TCB), pcesvn: 13 },
+              tcbDate: iso(colFrom),
+              tcbStatus: opts.tcbStatus ?? "UpToDate",
+              ...(opts.tcbStatus !== undefined && opts.tcbStatus !== "UpToDate"
+                ? { advisoryIDs: ["TWINE-SA-00001"] }
+                : {}),
+            },
+          ]
+        : tdx.tcbLevels.map((l) => ({
+            tcb: {
+              sgxtcbcomponents: svns(l.sgxComponents ?? PCK_TCB),
+              pcesvn: 13,
+              tdxtcbcomponents: svns(l.tdxComponents),
+            },
+            tcbDate: iso(colFrom),
+            tcbStatus: l.tcbStatus,
+            ...advisories(l.advisoryIds),
+          }));
     const tcbInfo = JSON.stringify({
-      id: "SGX",
+      id: tdx === undefined ? "SGX" : "TDX",
       version: 3,
       issueDate: iso(colFrom),
       nextUpdate: iso(colTo),
@@ -354,19 +427,12 @@ export class SyntheticSgxPlatform {
       pceId: "0000",
       tcbType: 0,
       tcbEvaluationDataNumber: 1,
-      tcbLevels: [
-        {
-          tcb: { sgxtcbcomponents: PCK_TCB.map((svn) => ({ svn })), pcesvn: 13 },
-          tcbDate: iso(colFrom),
-          tcbStatus: opts.tcbStatus ?? "UpToDate",
-          ...(opts.tcbStatus !== undefined && opts.tcbStatus !== "UpToDate"
-            ? { advisoryIDs: ["TWINE-SA-00001"] }
-            : {}),
-        },
-      ],
+      ...tdxPart,
+      tcbLevels,
     });
+    const qeStatus = opts.qeTcbStatus ?? "UpToDate";
     const qeIdentity = JSON.stringify({
-      id: "QE",
+      id: tdx === undefined ? "QE" : "TD_QE",
       version: 2,
       issueDate: iso(colFrom),
       nextUpdate: iso(colTo),
@@ -377,7 +443,13 @@ export class SyntheticSgxPlatform {
       attributesMask: "FBFFFFFFFFFFFFFF0000000000000000",
       mrsigner: hex(qeMrSigner).toUpperCase(),
       isvprodid: 1,
-      tcbLevels: [{ tcb: { isvsvn: 8 }, tcbDate: iso(colFrom), tcbStatus: "UpToDate" }],
+      // A non-UpToDate QE status is the level below a newer UpToDate one (the QE's ISVSVN is 10).
+      tcbLevels: [
+        ...(qeStatus === "UpToDate"
+          ? []
+          : [{ tcb: { isvsvn: 11 }, tcbDate: iso(colFrom), tcbStatus: "UpToDate" }]),
+        { tcb: { isvsvn: 8 }, tcbDate: iso(colFrom), tcbStatus: qeStatus },
+      ],
     });
     const p1363 = (text: string): Uint8Array =>
       new Uint8Array(
@@ -416,7 +488,7 @@ export class SyntheticSgxPlatform {
     const header = {
       version: 3,
       attKeyType: 2,
-      teeType: 0,
+      teeType: TEE_TYPE_SGX,
       qeSvn: 10,
       pceSvn: 13,
       qeVendorId: fromHex(INTEL_QE_VENDOR_ID, "qe vendor"),
@@ -427,10 +499,15 @@ export class SyntheticSgxPlatform {
       attributes: fromHex("05000000000000000700000000000000", "attributes"),
       ...body,
     };
-    const signedRegion = serializeSignedRegion({ header, body: { type: "sgx", report } });
+    return this.signedQuote(header, { type: "sgx", report });
+  }
+
+  /** `header ‖ body` signed by the attestation key, with the QE report and PCK chain. */
+  protected signedQuote(header: QuoteHeader, body: QuoteBody): Quote {
+    const signedRegion = serializeSignedRegion({ header, body });
     return {
       header,
-      body: { type: "sgx", report },
+      body,
       signatureData: {
         signature: new Uint8Array(
           cryptoSign("sha256", signedRegion, { key: this.attestKey.privateKey, dsaEncoding: "ieee-p1363" }),
@@ -454,6 +531,69 @@ export class SyntheticSgxPlatform {
   quote(body: Partial<SgxReportBody> = {}): Uint8Array {
     return serializeQuote(this.quoteStruct(body));
   }
+}
+
+export interface SyntheticTdxOptions extends Omit<SyntheticSgxOptions, "tcbStatus"> {
+  /** The TDX TCB info's levels, highest first (the PCK's SGX SVNs are the SGX platform's). */
+  tcbLevels: readonly SyntheticTdxLevel[];
+  /** `tdxModuleIdentities`; the module signer and attributes are zero, as the quotes' MRSIGNERSEAM. */
+  moduleIdentities?: readonly SyntheticTdxModuleIdentity[];
+}
+
+/**
+ * A synthetic TDX platform: the same chain as SyntheticSgxPlatform, with TDX TCB info (levels and module
+ * identities as given) and a TD_QE identity. `tdQuote()` signs TDX v4 (TD 1.0) or v5 (TD 1.0 / 1.5) quotes.
+ */
+export class SyntheticTdxPlatform extends SyntheticSgxPlatform {
+  constructor(opts: SyntheticTdxOptions) {
+    super(opts, { tcbLevels: opts.tcbLevels, moduleIdentities: opts.moduleIdentities ?? [] });
+  }
+
+  /**
+   * A TDX quote over `body` (unset fields zero: not DEBUG, MRSIGNERSEAM and SEAMATTRIBUTES zero). A
+   * body with `teeTcbSvn2` is a TD 1.5 body (quote v5, MRSERVICETD zero unless given); else TD 1.0, in a
+   * v4 quote unless `version` is 5.
+   */
+  tdQuoteStruct(body: Partial<TdReportBody>, version: 4 | 5 = body.teeTcbSvn2 === undefined ? 4 : 5): Quote {
+    const z = (n: number): Uint8Array => new Uint8Array(n);
+    const report: TdReportBody = {
+      teeTcbSvn: z(16),
+      mrSeam: z(48),
+      mrSignerSeam: z(48),
+      seamAttributes: z(8),
+      tdAttributes: z(8),
+      xfam: z(8),
+      mrTd: z(48),
+      mrConfigId: z(48),
+      mrOwner: z(48),
+      mrOwnerConfig: z(48),
+      rtmr: [z(48), z(48), z(48), z(48)],
+      reportData: z(64),
+      ...body,
+    };
+    if (report.teeTcbSvn2 !== undefined) report.mrServiceTd ??= z(48);
+    const header = {
+      version,
+      attKeyType: 2,
+      teeType: TEE_TYPE_TDX,
+      qeSvn: 0,
+      pceSvn: 0,
+      qeVendorId: fromHex(INTEL_QE_VENDOR_ID, "qe vendor"),
+      userData: new Uint8Array(20),
+    };
+    return this.signedQuote(header, { type: "td", report });
+  }
+
+  tdQuote(body: Partial<TdReportBody>, version?: 4 | 5): Uint8Array {
+    return serializeQuote(this.tdQuoteStruct(body, version));
+  }
+}
+
+/** 16 TEE TCB SVN bytes: `[svn, major, …rest]` (byte 0 module SVN, 1 module major version). */
+export function teeTcbSvn(...bytes: readonly number[]): Uint8Array {
+  const out = new Uint8Array(16);
+  out.set(bytes);
+  return out;
 }
 
 export function emptySgxReportBody(): SgxReportBody {

@@ -79,6 +79,19 @@ export function snpVector(name: keyof typeof SNP_VECTORS): SnpVector {
 export const NOW_SNP_CRL = new Date("2026-09-01T00:00:00Z");
 
 /** AMD's real CRL for a product (KDS `/vcek/v1/{product}/crl`, DER; see snp/kds-crl/README.md). */
-export function kdsCrl(product: "Milan" | "Genoa"): Uint8Array {
+export function kdsCrl(product: "Milan" | "Genoa" | "Turin"): Uint8Array {
   return fixture(`snp/kds-crl/${product.toLowerCase()}.crl`);
+}
+
+/**
+ * A real Turin VCEK (Azure), then the real ASK SEV-Turin and ARK-Turin (snp/turin/README.md). No report
+ * signed by this VCEK is available here: tests pair it with unsigned reports.
+ */
+export function turinVcekChain(): SnpCollateral {
+  return snpCollateralFrom([fixture("snp/turin/snp_vcek_chain_turin.pem")]);
+}
+
+/** The real ASK SEV-Turin, ARK-Turin and ASVK SEV-VLEK-Turin, as DER, in that order. */
+export function turinAskArkAsvk(): Uint8Array[] {
+  return snpCollateralFrom([fixture("snp/turin/turin_ask_ark_asvk.pem")]).certs;
 }

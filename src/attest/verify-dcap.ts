@@ -8,12 +8,12 @@ import { bytesEqual, hex, isZero, readU64 } from "./bytes.js";
 import { INTEL_QE_VENDOR_ID, parseQuote } from "./abi-quote.js";
 import type { ParsedQuote, SgxReportBody, TdReportBody } from "./abi-quote.js";
 import { parseQeIdentity, parseTcbInfo } from "./collateral.js";
-import type { DcapCollateral, QeIdentity, TcbInfo, TcbStatus } from "./collateral.js";
+import type { DcapCollateral, QeIdentity, TcbInfo, TcbLevelStatus, TcbStatus } from "./collateral.js";
 import type { Fields, Findings, Issue } from "./findings.js";
 import { parsePckExtension } from "./pck.js";
 import type { PckExtension } from "./pck.js";
 import { rootCert } from "./roots.js";
-import { convergeStatus, matchIdentityLevel, matchSgxLevel, matchTdxLevel } from "./tcb.js";
+import { checkForRelaunch, convergeStatus, matchIdentityLevel, matchSgxLevel, matchTdxLevel } from "./tcb.js";
 import { checkChain, checkCrl, checkNotRevoked, parseCertChain, parseCrl } from "./x509.js";
 import type { Cert, Crl } from "./x509.js";
 
@@ -333,7 +333,7 @@ export function verifyDcap(
   );
 
   // 9. QE report against the QE identity; the QE's TCB status.
-  let qeStatus: TcbStatus | undefined;
+  let qeStatus: TcbLevelStatus | undefined;
   const qeAdvisories: string[] = [];
   if (qeId !== undefined) {
     const r = sd.qeReport;
@@ -422,9 +422,36 @@ export function verifyDcap(
       if (platform !== undefined && moduleStatus !== undefined)
         platform = convergeStatus(platform, moduleStatus);
       if (moduleStatus === undefined) platform = undefined;
+      // TD 1.5 only (Intel checks the body type; TEE_TCB_SVN2 exists only in 1.5 bodies): the launch
+      // TCB may be out of date only because the TD predates a TD-preserving module update (tcb.ts).
+      if (td.teeTcbSvn2 !== undefined && platform !== undefined && moduleStatus !== undefined) {
+        if (m.sgxLevel === undefined || qeStatus === undefined) {
+          out.fields.tdxRelaunch = `not evaluated: needs ${qeStatus === undefined ? "the QE status" : "an SGX TCB level"}`;
+        } else {
+          const r = checkForRelaunch({
+            info: tcbInfo,
+            teeTcbSvn: td.teeTcbSvn,
+            teeTcbSvn2: td.teeTcbSvn2,
+            sgxStatus: m.sgxLevel.tcbStatus,
+            tdxStatus: platform,
+            moduleStatus,
+            qeStatus,
+          });
+          out.fields.tdxRelaunch = r.detail;
+          if (r.runningModuleSvn !== undefined) out.fields.tdxModuleSvnRunning = r.runningModuleSvn;
+          if (r.latestModuleSvn !== undefined) out.fields.tdxModuleSvnLatest = r.latestModuleSvn;
+          if (r.advised) out.fields.tcbStatusWithoutRelaunch = platform;
+          if (r.issue !== undefined) found.push(r.issue);
+          platform = r.status;
+        }
+      }
     }
     if (platform !== undefined) out.fields.platformTcbStatus = platform;
-    f.check("11.tcb_level", `platform TCB level: ${platform ?? "?"}`, found);
+    const relaunch =
+      platform === "TDRelaunchAdvised" || platform === "TDRelaunchAdvisedConfigurationNeeded"
+        ? ` (${String(out.fields.tdxRelaunch)})`
+        : "";
+    f.check("11.tcb_level", `platform TCB level: ${platform ?? "?"}${relaunch}`, found);
   } else {
     f.blocked("11.tcb_level", "a valid TCB info and PCK extension");
   }
@@ -452,7 +479,7 @@ function checkTdxModule(
   td: TdReportBody,
   found: Issue[],
   advisories: string[],
-): TcbStatus | undefined {
+): TcbLevelStatus | undefined {
   const major = td.teeTcbSvn[1] ?? 0;
   const moduleId = `TDX_${major.toString(16).toUpperCase().padStart(2, "0")}`;
   const identity = major > 0 ? info.tdxModuleIdentities?.find((m) => m.id === moduleId) : undefined;

@@ -1,10 +1,19 @@
 // Verification of AMD SEV-SNP reports ([S5], [S6]; steps as ATTESTATION-SPEC §3.2): the VCEK (or VLEK)
 // chain to the pinned ARK, the report's ECDSA P-384 signature, and the binding of the certificate to
 // the report (hwID = CHIP_ID, SPLs = REPORTED_TCB). Policy is a separate layer (policy.ts).
+// Products: Milan, Genoa, Turin. The product picks the pinned ARK and, for Turin, another TCB_VERSION
+// layout (an FMC SPL in byte 0, the others moved) and an 8-byte hwID.
 import { verify as cryptoVerify } from "node:crypto";
 import { TwineError } from "../errors.js";
 import { bytesEqual, hex, isZero } from "./bytes.js";
-import { decodeTcb, parseSnpReport, signingKeyOf, SIGNING_KEY_VCEK } from "./abi-snp.js";
+import {
+  decodeTcb,
+  formatTcb,
+  parseSnpReport,
+  signingKeyOf,
+  snpProductFromCpuid,
+  SIGNING_KEY_VCEK,
+} from "./abi-snp.js";
 import type { ParsedSnpReport, SnpTcbParts } from "./abi-snp.js";
 import { ia5, octets, parseDer, smallInt } from "./der.js";
 import type { Fields, Findings, Issue } from "./findings.js";
@@ -16,11 +25,15 @@ const OID_AMD = "1.3.6.1.4.1.3704.1";
 const OID_PRODUCT_NAME = `${OID_AMD}.2`;
 const OID_HWID = `${OID_AMD}.4`;
 const SPL_OIDS: Record<keyof SnpTcbParts, string> = {
+  fmc: `${OID_AMD}.3.9`,
   bootloader: `${OID_AMD}.3.1`,
   tee: `${OID_AMD}.3.2`,
   snp: `${OID_AMD}.3.3`,
   microcode: `${OID_AMD}.3.8`,
 };
+/** KDS identifies a Turin chip by the first 8 bytes of CHIP_ID (the rest of the field is zero). */
+const HWID_SIZE_TURIN = 8;
+const HWID_SIZE = 64;
 
 /** The certificates that come with an SNP report: VCEK or VLEK, ASK or ASVK, optionally the ARK. */
 export interface SnpCollateral {
@@ -45,16 +58,9 @@ export function snpCollateralFrom(files: readonly Uint8Array[]): SnpCollateral {
 
 export interface SnpOutcome {
   report?: ParsedSnpReport;
+  /** The product whose ARK was used and whose TCB_VERSION layout decodes the report (when known). */
+  product?: string;
   fields: Fields;
-}
-
-function productFromCpuid(r: ParsedSnpReport): string | undefined {
-  if (r.version < 3) return undefined;
-  const [fam, model] = [r.cpuid[0]!, r.cpuid[1]!];
-  if (fam === 0x19 && model <= 0x0f) return "Milan";
-  if (fam === 0x19 && ((model >= 0x10 && model <= 0x1f) || (model >= 0xa0 && model <= 0xaf))) return "Genoa";
-  if (fam === 0x1a) return "Turin";
-  return undefined;
 }
 
 function productFromCert(c: Cert): string | undefined {
@@ -67,18 +73,30 @@ function productFromCert(c: Cert): string | undefined {
   }
 }
 
-/** hwID is stored raw in older KDS certificates and as an OCTET STRING in newer ones: accept both. */
-function hwId(c: Cert): Uint8Array | undefined {
+/**
+ * hwID is stored raw in older KDS certificates and as an OCTET STRING in newer ones: accept both. Its size
+ * is the product's (64 bytes, 8 for Turin); a raw value of exactly that size is taken as raw.
+ */
+function hwId(c: Cert, product: string | undefined): Uint8Array | undefined {
   const raw = c.extensions.get(OID_HWID);
   if (raw === undefined) return undefined;
-  if (raw.length === 64) return raw;
-  return octets(parseDer(raw, "hwID"), "hwID");
+  const size = product === "Turin" ? HWID_SIZE_TURIN : HWID_SIZE;
+  if (raw.length === size) return raw;
+  const id = octets(parseDer(raw, "hwID"), "hwID");
+  if (id.length !== size)
+    throw new TwineError("attest.snp_extension", `hwID of ${id.length} bytes (${product ?? "?"}: ${size})`);
+  return id;
 }
 
-function safeHwIdMatches(c: Cert, chipId: Uint8Array): boolean {
+/** The part of CHIP_ID a VCEK's hwID certifies. */
+function certifiedChipId(chipId: Uint8Array, product: string | undefined): Uint8Array {
+  return product === "Turin" ? chipId.subarray(0, HWID_SIZE_TURIN) : chipId;
+}
+
+function safeHwIdMatches(c: Cert, chipId: Uint8Array, product: string | undefined): boolean {
   try {
-    const id = hwId(c);
-    return id !== undefined && bytesEqual(id, chipId);
+    const id = hwId(c, product);
+    return id !== undefined && bytesEqual(id, certifiedChipId(chipId, product));
   } catch {
     return false;
   }
@@ -99,13 +117,16 @@ function p1363FromLe(r: Uint8Array, s: Uint8Array): Uint8Array | undefined {
   return out;
 }
 
-export function snpFields(r: ParsedSnpReport): Fields {
-  const tcb = (v: bigint): string => {
-    const t = decodeTcb(v);
-    return `bl ${t.bootloader} tee ${t.tee} snp ${t.snp} ucode ${t.microcode}`;
-  };
+/**
+ * The report's fields for people. TCBs are decoded in `product`'s layout (Milan/Genoa's when unknown);
+ * for Turin they name the FMC SPL too.
+ */
+export function snpFields(r: ParsedSnpReport, product?: string): Fields {
+  const tcb = (v: bigint): string => formatTcb(decodeTcb(v, product));
+  const p: Fields = product === undefined ? {} : { product };
   return {
     kind: "snp",
+    ...p,
     version: r.version,
     guestSvn: r.guestSvn,
     policy: `0x${r.policy.toString(16)}`,
@@ -206,7 +227,9 @@ export function verifySnp(
   const report = f.run("1.report", () => parseSnpReport(bytes));
   if (report === undefined) return out;
   out.report = report;
-  out.fields = snpFields(report);
+  const cpuidProduct = snpProductFromCpuid(report);
+  if (cpuidProduct !== undefined) out.product = cpuidProduct;
+  out.fields = snpFields(report, cpuidProduct);
   const vlek = signingKeyOf(report) !== SIGNING_KEY_VCEK;
   f.pass("1.report", `SNP report v${report.version}, ECDSA P-384, signed by ${vlek ? "VLEK" : "VCEK"}`);
 
@@ -216,20 +239,27 @@ export function verifySnp(
   const leafCn = vlek ? "SEV-VLEK" : "SEV-VCEK";
   // Several candidates may come along (a folder of certificates): prefer the VCEK whose hwID is this chip.
   const leaves = certs.filter((c) => c.subjectCn === leafCn);
-  const leaf = leaves.find((c) => safeHwIdMatches(c, report.chipId)) ?? leaves[0];
+  const leaf =
+    leaves.find((c) => safeHwIdMatches(c, report.chipId, cpuidProduct ?? productFromCert(c))) ?? leaves[0];
   const intermediate = certs.find(
     (c) =>
       leaf !== undefined &&
       bytesEqual(c.subjectDer, leaf.issuerDer) &&
       (vlek ? /^SEV-VLEK-\w+$/.test(c.subjectCn) : /^SEV-(Milan|Genoa|Turin)$/.test(c.subjectCn)),
   );
+  // v2 reports carry no CPUID: the certificates name the product. They are not trusted for it: the chain
+  // must still verify to the pinned ARK of the product they name, and the TCB layout follows that product.
   const product =
-    productFromCpuid(report) ??
+    cpuidProduct ??
     (leaf !== undefined ? productFromCert(leaf) : undefined) ??
     /(Milan|Genoa|Turin)$/.exec(intermediate?.subjectCn ?? "")?.[1];
-  if (product !== undefined) out.fields.product = product;
+  if (product !== undefined && product !== cpuidProduct) {
+    out.product = product;
+    out.fields = snpFields(report, product);
+  }
   const presentedArk = certs.find((c) => c.subjectCn === `ARK-${product ?? ""}`);
-  const arkDer = product !== undefined ? arks[product] : undefined;
+  // Own keys only: a productName such as "constructor" must not find something on Object.prototype.
+  const arkDer = product !== undefined && Object.hasOwn(arks, product) ? arks[product] : undefined;
   const rootIssues: Issue[] = [];
   if (arkDer === undefined)
     rootIssues.push({
@@ -253,11 +283,22 @@ export function verifySnp(
       `collateral lacks the ${leafCn} certificate or its ${vlek ? "ASVK" : "ASK"}`,
     );
   } else if (ark !== undefined) {
-    f.check(
-      "3.chain",
-      `"${leaf.subjectCn}" ← "${intermediate.subjectCn}" ← "${ark.subjectCn}"`,
-      checkChain([leaf, intermediate], ark, now, "SNP chain"),
-    );
+    // Said on its own so a report checked against another product's chain reads as that, not just as a
+    // bad signature (which checkChain also reports).
+    const chainProduct = /(Milan|Genoa|Turin)$/.exec(intermediate.subjectCn)?.[1];
+    const productIssues: Issue[] =
+      chainProduct !== undefined && chainProduct !== product
+        ? [
+            {
+              code: "attest.cert_chain",
+              detail: `"${intermediate.subjectCn}" is for ${chainProduct}; the report's product is ${product ?? "?"}`,
+            },
+          ]
+        : [];
+    f.check("3.chain", `"${leaf.subjectCn}" ← "${intermediate.subjectCn}" ← "${ark.subjectCn}"`, [
+      ...productIssues,
+      ...checkChain([leaf, intermediate], ark, now, "SNP chain"),
+    ]);
   } else {
     f.blocked("3.chain", "a pinned ARK");
   }
@@ -283,12 +324,14 @@ export function verifySnp(
     f.blocked("4.signature", `the ${leafCn} certificate`);
   }
 
-  // 5. Binding: hwID = CHIP_ID (VCEK, unless masked), SPLs = REPORTED_TCB (not CURRENT_TCB).
+  // 5. Binding: hwID = CHIP_ID (VCEK, unless masked), SPLs = REPORTED_TCB (not CURRENT_TCB). Turin adds
+  // the FMC SPL (a Turin VCEK without one fails) and certifies only CHIP_ID's first 8 bytes.
   if (leaf !== undefined) {
     const issues: Issue[] = [];
-    const t = decodeTcb(report.reportedTcb);
+    const t = decodeTcb(report.reportedTcb, product);
     try {
       for (const k of Object.keys(SPL_OIDS) as (keyof SnpTcbParts)[]) {
+        if (k === "fmc" && t.fmc === undefined) continue;
         const v = spl(leaf, k);
         if (v !== t[k])
           issues.push({
@@ -298,8 +341,8 @@ export function verifySnp(
       }
       const masked = (report.flags & 2) !== 0;
       if (!vlek && !masked) {
-        const id = hwId(leaf);
-        if (id === undefined || !bytesEqual(id, report.chipId)) {
+        const id = hwId(leaf, product);
+        if (id === undefined || !bytesEqual(id, certifiedChipId(report.chipId, product))) {
           issues.push({
             code: "attest.snp_chip_id_mismatch",
             detail: "VCEK hwID is not the report's CHIP_ID",

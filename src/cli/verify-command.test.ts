@@ -206,3 +206,40 @@ void test("twine verify: sim evidence is refused unless --dangerous-allow-sim, e
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+void test("twine verify: a Turin report shows its product and FMC SPL, against the pinned ARK-Turin", () => {
+  const dir = mkdtempSync(join(tmpdir(), "twine-verify-turin-"));
+  try {
+    // Claims the real Turin VCEK's chip and TCB (snp/turin/README.md) but is signed by another key:
+    // the chain, binding and AMD's Turin CRL hold, the signature does not.
+    const chipId = new Uint8Array(64);
+    chipId.set(Buffer.from("5b0f3945c57a2338", "hex"));
+    const report = new SyntheticSnpPlatform({
+      now: new Date("2026-09-01T00:00:00Z"),
+      product: "Turin",
+    }).report({
+      chipId,
+      reportedTcb: 0x5a00_0000_0502_0301n,
+    });
+    writeFileSync(join(dir, "report.bin"), report);
+    const r = twine(
+      join(dir, "report.bin"),
+      "--collateral",
+      join(F, "snp/turin/snp_vcek_chain_turin.pem"),
+      "--snp-crl",
+      join(F, "snp/kds-crl/turin.crl"),
+      "--now",
+      "2026-09-01T00:00:00Z",
+    );
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stdout, /product\s+Turin/);
+    assert.match(r.stdout, /reportedTcb\s+fmc 1 bl 3 tee 2 snp 5 ucode 90/);
+    assert.match(r.stdout, /pass\s+2\.root/);
+    assert.match(r.stdout, /pass\s+3\.chain/);
+    assert.match(r.stdout, /pass\s+5\.binding/);
+    assert.match(r.stdout, /pass\s+6\.crl/);
+    assert.match(r.stdout, /FAIL\s+4\.signature\s+\[attest\.sig_invalid\]/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
