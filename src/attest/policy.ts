@@ -50,6 +50,12 @@ export interface Policy {
   minGuestSvn?: number;
   minReportedTcb?: SnpTcb;
   /**
+   * Minimum SEV-SNP firmware, "MAJOR.MINOR" or "MAJOR.MINOR.BUILD" (each 0..255): both the running
+   * (CURRENT_*) and the committed (COMMITTED_*) firmware must be at least this. The committed one is
+   * what the platform can no longer roll back below; the running one could be newer.
+   */
+  minFirmware?: string;
+  /**
    * Refuse SNP evidence verified without AMD's CRL (`attest.crl_missing`). Off by default: without it,
    * revocation of the ASK/ASVK and VCEK/VLEK is not checked (the verdict's `fields.amdCrl` says so).
    */
@@ -81,6 +87,7 @@ const KIND_OF: Record<string, EvidenceKind | "any"> = {
   vmpl: "snp",
   minGuestSvn: "snp",
   minReportedTcb: "snp",
+  minFirmware: "snp",
   requireSnpCrl: "snp",
   dangerousAllowDebug: "any",
   dangerousAllowCustomRoots: "any",
@@ -98,6 +105,24 @@ const HEX_SIZES: Record<string, number> = {
   idKeyDigest: 48,
   authorKeyDigest: 48,
 };
+
+/** [major, minor, build] of "MAJOR.MINOR[.BUILD]" (build 0 when absent), or undefined if malformed. */
+function firmwareOf(v: string): [number, number, number] | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})(?:\.(\d{1,3}))?$/.exec(v);
+  if (m === null) return undefined;
+  const parts = [Number(m[1]), Number(m[2]), Number(m[3] ?? 0)] as [number, number, number];
+  return parts.every((x) => x <= 255) ? parts : undefined;
+}
+
+/** A report's version field (build, minor, major, as stored) as [major, minor, build]. */
+function reportFirmware(v: Uint8Array): [number, number, number] {
+  return [v[2] ?? 0, v[1] ?? 0, v[0] ?? 0];
+}
+
+function atLeastFirmware(have: readonly number[], min: readonly number[]): boolean {
+  for (let i = 0; i < 3; i++) if ((have[i] ?? 0) !== (min[i] ?? 0)) return (have[i] ?? 0) > (min[i] ?? 0);
+  return true;
+}
 
 function policyError(detail: string): TwineError {
   return new TwineError("attest.policy_format", `policy: ${detail}`);
@@ -154,6 +179,9 @@ export function parsePolicy(input: unknown): Policy {
       ) {
         throw policyError("minReportedTcb needs bootloader, tee, snp, microcode and optionally fmc (0..255)");
       }
+    } else if (k === "minFirmware") {
+      if (typeof v !== "string" || firmwareOf(v) === undefined)
+        throw policyError('minFirmware must be "MAJOR.MINOR" or "MAJOR.MINOR.BUILD", each 0..255');
     } else if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > 0xffff_ffff) {
       throw policyError(`${k} must be a non-negative integer`);
     }
@@ -265,6 +293,23 @@ export function evaluatePolicy(policy: Policy, s: PolicySubject, customRoots: bo
       if (ok) f.pass("20.reported_tcb", `reported TCB ${show(t)} ≥ ${show(m)} ${parts}`);
       else
         f.fail("20.reported_tcb", "attest.svn_too_low", `reported TCB ${show(t)} below ${show(m)} ${parts}`);
+    }
+    const minFw = policy.minFirmware === undefined ? undefined : firmwareOf(policy.minFirmware);
+    // A Policy object handed in by code skips parsePolicy: a malformed floor fails closed, not open.
+    if (policy.minFirmware !== undefined && minFw === undefined)
+      f.fail(
+        "20.firmware",
+        "attest.policy_format",
+        `minFirmware ${JSON.stringify(policy.minFirmware)} is malformed`,
+      );
+    if (minFw !== undefined) {
+      const current = reportFirmware(r.currentVersion);
+      const committed = reportFirmware(r.committedVersion);
+      const show = (x: readonly number[]): string => x.join(".");
+      const detail = `firmware ${show(current)} running, ${show(committed)} committed`;
+      if (atLeastFirmware(current, minFw) && atLeastFirmware(committed, minFw))
+        f.pass("20.firmware", `${detail}, both ≥ ${show(minFw)}`);
+      else f.fail("20.firmware", "attest.svn_too_low", `${detail}: below ${show(minFw)}`);
     }
     if (policy.requireSnpCrl === true) {
       if (s.crlGiven) f.pass("20.snp_crl", "AMD CRL required and given (checked at 6.crl, 7.revocation)");

@@ -3,7 +3,7 @@ import assert from "node:assert/strict";
 import { offsetOf } from "./bytes.js";
 import { SNP_REPORT } from "./abi-snp.js";
 import type { Verdict } from "./findings.js";
-import { defaultRoots, verifyEvidence } from "./index.js";
+import { defaultRoots, parsePolicy, verifyEvidence } from "./index.js";
 import type { Policy } from "./policy.js";
 import { SNP_VECTORS, snpVector } from "./test-vectors.js";
 import type { SnpVector } from "./test-vectors.js";
@@ -152,4 +152,33 @@ void test("SNP policy: measurement, VMPL, TCB floor and SGX-only keys", () => {
     "20.vmpl attest.policy_mismatch",
     "20.reported_tcb attest.svn_too_low",
   ]);
+});
+
+void test("SNP policy: minimum firmware, running and committed", () => {
+  // The real Genoa report runs and has committed firmware 1.55.40.
+  const x = snpVector("genoaAzure");
+  const step = (v: Verdict): string | undefined => v.findings.find((f) => f.step === "20.firmware")?.detail;
+  for (const ok of ["1.55", "1.55.40", "1.54.255", "0.99"]) {
+    const v = run(x, { minFirmware: ok });
+    assert.deepEqual(failed(v), [], ok);
+    assert.match(step(v) ?? "", /^firmware 1\.55\.40 running, 1\.55\.40 committed, both ≥ /, ok);
+  }
+  for (const low of ["1.55.41", "1.56", "2.0"]) {
+    const v = run(x, { minFirmware: low });
+    assert.deepEqual(failed(v), ["20.firmware attest.svn_too_low"], low);
+  }
+  // The committed version counts even when the running one is newer: lower only COMMITTED_BUILD (signed
+  // region, so the signature fails too; the policy step still judges the field).
+  const r = Buffer.from(x.report);
+  r[offsetOf(SNP_REPORT, "committed_version")] = 30; // COMMITTED_BUILD
+  const v = verifyEvidence(r, { collateral: x.collateral, now: x.now, policy: { minFirmware: "1.55.35" } });
+  assert.ok(failed(v).includes("20.firmware attest.svn_too_low"), failed(v).join());
+  assert.match(step(v) ?? "", /1\.55\.40 running, 1\.55\.30 committed: below 1\.55\.35/);
+  // Malformed floors are policy format errors, not weaker policies.
+  for (const bad of ["1", "1.2.3.4", "1.256", "a.b", "-1.0", " 1.55"])
+    assert.throws(() => parsePolicy({ minFirmware: bad }), { code: "attest.policy_format" }, bad);
+  assert.throws(() => parsePolicy({ minFirmware: 155 }), { code: "attest.policy_format" });
+  assert.deepEqual(parsePolicy({ minFirmware: "1.55.40" }), { minFirmware: "1.55.40" });
+  // Handed in as an object (no parsePolicy), a malformed floor fails closed.
+  assert.deepEqual(failed(run(x, { minFirmware: "1.x" })), ["20.firmware attest.policy_format"]);
 });
