@@ -11,6 +11,7 @@ import { randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { jobFolderName } from "../src/serve/jobs.js";
 import { ROOT, TWINE, guestPath, twine } from "./twine-cli.js";
 
 const T = { timeout: 60_000 };
@@ -218,7 +219,11 @@ function spinningClient(
   server: Server,
   policy: string,
   extra: readonly string[] = [],
-): { child: ChildProcess; done: Promise<{ status: number | null; stderr: string; ms: number }> } {
+): {
+  child: ChildProcess;
+  stderr: () => string;
+  done: Promise<{ status: number | null; stderr: string; ms: number }>;
+} {
   writeFileSync(join(dir, "mode-spin"), "spin");
   const t0 = performance.now();
   const child = spawn(
@@ -249,7 +254,7 @@ function spinningClient(
       resolve({ status, stderr, ms: performance.now() - t0 });
     }),
   );
-  return { child, done };
+  return { child, stderr: () => stderr, done };
 }
 
 /** Waits until the server has logged `count` start requests. */
@@ -306,13 +311,16 @@ void test(
     // The job was deleted after it ended, as any failed job of `client run`.
     assert.match(long.err(), / DELETE \/v1\/jobs\/#[0-9a-f]+ 200 /);
 
-    // `twine client cancel` with the id of a job kept on the server (found in the server's state folder).
-    const jobsDir = join(long.stateDir, "jobs");
-    const known = new Set(readdirSync(jobsDir));
+    // `twine client cancel` with the id of a job kept on the server, which `client run --keep` prints
+    // as soon as the job exists.
     const kept = spinningClient(long, policy, ["--keep"]);
     await starts(long, 2);
-    const id = readdirSync(jobsDir).find((d) => !known.has(d));
-    assert.ok(id !== undefined, "the new job's folder");
+    const id = /^twine: job ([0-9a-f]{32}) kept on the server\n/.exec(kept.stderr())?.[1];
+    assert.ok(id !== undefined, kept.stderr());
+    // The host's state folder names the job by the id's hash, never by the id (a capability).
+    const folders = readdirSync(join(long.stateDir, "jobs"));
+    assert.ok(!folders.includes(id), "the id is not a folder name");
+    assert.ok(folders.includes(jobFolderName(id)), "the job's folder is its id's hash");
     const c = await twine(["client", "cancel", long.url, id, "--policy", policy]);
     assert.equal(c.status, 0, c.stderr);
     const shown = JSON.parse(c.stdout) as { id: string; state: string; error?: { code: string } };

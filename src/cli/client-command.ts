@@ -93,6 +93,9 @@ async function run(url: string, flags: RunFlags, program: Command): Promise<void
     if (pfs.length > 0 && key === undefined)
       throw usage(`the server's launch has protected volumes (${pfs.join(", ")}): give --key-file`);
     const id = await c.createJob();
+    // Said at once, so the owner can stop or fetch the job later (`twine client cancel URL ID`). Only
+    // with --keep: the id is the job's capability, and a kept job is one its owner means to come back to.
+    if (flags.keep === true) process.stderr.write(`twine: job ${id} kept on the server\n`);
     // From here the first Ctrl-C cancels the job on the server, whether its inputs are still being
     // uploaded or it is already running: the wait then sees it end, and it is reported and deleted
     // like any failed job. The handler is gone after it, so a second one quits at once.
@@ -142,9 +145,8 @@ async function run(url: string, flags: RunFlags, program: Command): Promise<void
       program.setOptionValue("__status", st.exitCode ?? 0);
     } finally {
       process.off("SIGINT", interrupt);
-      if (flags.keep === true) process.stderr.write(`twine: job ${id} kept on the server\n`);
       // A job still running (the wait failed) cannot be deleted: it ends on its own.
-      else await c.deleteJob(id).catch(() => undefined);
+      if (flags.keep !== true) await c.deleteJob(id).catch(() => undefined);
     }
   } finally {
     c.close();

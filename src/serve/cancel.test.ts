@@ -10,6 +10,7 @@ import { TwineClient } from "../client/client.js";
 import { isTwineError } from "../errors.js";
 import { PfsMount } from "../pfs/pfs-mount.js";
 import { openOptions } from "../vfs/types.js";
+import { jobFolderName } from "./jobs.js";
 import { removeTempDirs, startTestServer, submit, tempDir, type TestServer } from "./test-support.js";
 
 const T = { timeout: 30_000 };
@@ -43,7 +44,7 @@ async function rejectsWith(p: Promise<unknown>, code: string): Promise<void> {
  */
 async function spinning(): Promise<{ id: string; key: Buffer }> {
   const job = await submit(c, { "/data/mode": "spin" });
-  const out = join(s.stateDir, "jobs", job.id, "stdout");
+  const out = join(s.stateDir, "jobs", jobFolderName(job.id), "stdout");
   for (let i = 0; i < 500; i++) {
     let text = "";
     try {

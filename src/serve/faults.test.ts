@@ -11,6 +11,7 @@ import { TwineClient } from "../client/client.js";
 import { isTwineError } from "../errors.js";
 import { PfsMount } from "../pfs/pfs-mount.js";
 import { openOptions } from "../vfs/types.js";
+import { jobFolderName } from "./jobs.js";
 import { removeTempDirs, submit, startTestServer, tempDir, type TestServer } from "./test-support.js";
 
 const T = { timeout: 30_000 };
@@ -138,7 +139,7 @@ void test("a guest flooding stdout fills no more than the output cap on the host
     assert.equal(st.stdoutTruncated, true);
     assert.equal(st.stdout.length, OUTPUT_CAP);
     // 64 MiB written by the guest; the host file holds the cap and one byte.
-    assert.equal(statSync(join(s.stateDir, "jobs", flood.id, "stdout")).size, OUTPUT_CAP + 1);
+    assert.equal(statSync(join(s.stateDir, "jobs", jobFolderName(flood.id), "stdout")).size, OUTPUT_CAP + 1);
   } finally {
     c.close();
   }

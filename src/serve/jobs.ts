@@ -1,6 +1,6 @@
 // The jobs of `twine serve`: each one the same fixed launch, with its own protected volumes under
-// `<state>/jobs/<id>/`, keyed by the key its owner uploaded. A job is a 128-bit random capability
-// returned only to its creator. At most `concurrency` guests run at once (each in its own worker,
+// `<state>/jobs/<SHA-256 of the id>/`, keyed by the key its owner uploaded. A job is a 128-bit random
+// capability returned only to its creator; the host sees only its hash, in folder names and log tags. At most `concurrency` guests run at once (each in its own worker,
 // through Runtime); the rest wait in a FIFO queue. A guest that traps, spins or runs out of memory
 // ends its own job only; its owner can cancel it, queued or running.
 import { randomBytes, createHash } from "node:crypto";
@@ -76,8 +76,18 @@ export interface JobLimits {
 const KEY_BYTES = 32;
 const CHUNK = 1 << 20;
 
+/**
+ * The name of a job's folder under `<state>/jobs/`: the id's SHA-256, never the id. The state folder is
+ * the host's to read, and whoever knows an id holds the job (its outputs in plaintext, over the
+ * attested channel): the id must not be recoverable from anything the host sees.
+ */
+export function jobFolderName(id: string): string {
+  return createHash("sha256").update(id).digest("hex");
+}
+
+/** What logs show of a job: a prefix of its folder name, so the operator can match the two. */
 function jobTag(id: string): string {
-  return createHash("sha256").update(id).digest("hex").slice(0, 12);
+  return jobFolderName(id).slice(0, 12);
 }
 
 function stateError(message: string): TwineError {
@@ -135,7 +145,7 @@ export class JobManager {
     if (this.jobs.size >= this.limits.maxJobs)
       throw new TwineError("serve.full", `the server holds ${this.limits.maxJobs} jobs; delete some first`);
     const id = randomBytes(16).toString("hex");
-    const dir = join(this.stateDir, "jobs", id);
+    const dir = join(this.stateDir, "jobs", jobFolderName(id));
     mkdirSync(dir);
     const job: Job = {
       id,

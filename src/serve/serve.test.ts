@@ -7,6 +7,7 @@ import { TwineClient } from "../client/client.js";
 import { isTwineError } from "../errors.js";
 import { PfsMount } from "../pfs/pfs-mount.js";
 import { openOptions } from "../vfs/types.js";
+import { jobFolderName } from "./jobs.js";
 import { jobManifest } from "./server.js";
 import {
   removeTempDirs,
@@ -114,7 +115,7 @@ void test(
       await c.putKey(id, key);
       await c.putFile(id, "/data/mode", Buffer.from("ok"));
       await c.putFile(id, "/data/in.txt", Buffer.from("first"));
-      const volume = join(s.stateDir, "jobs", id, "volume-0");
+      const volume = join(s.stateDir, "jobs", jobFolderName(id), "volume-0");
       const old = tempDir("old-volume");
       cpSync(volume, old, { recursive: true });
       await c.putFile(id, "/data/in.txt", Buffer.from("second"));
