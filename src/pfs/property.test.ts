@@ -195,12 +195,12 @@ for (const [nodeSize, seeds] of [
 ] as const)
   void test(`pfs (${nodeSize / 1024} KiB nodes) and mem mounts agree on ${seeds} random sequences of ${OPS} operations`, (t) => {
     // The success counts guard against a generator that only provokes errors. Per seed the floor is
-    // low (a sequence may wander into many failing operations: seed 29 has 120 of 300); over all
-    // seeds at least 40% must succeed.
+    // low, since a sequence may wander into a state where most operations fail (seed 29 of 300
+    // operations: 120 succeed; seed 41 of 400: 74); over all seeds at least 40% must succeed.
     let total = 0;
     for (let seed = 1; seed <= seeds; seed++) {
       const oks = runSeed(seed, `${tempDir(t)}/vol`, nodeSize);
-      assert.ok(oks > OPS * 0.25, `seed ${seed}: only ${oks} of ${OPS} operations succeeded`);
+      assert.ok(oks > OPS * 0.1, `seed ${seed}: only ${oks} of ${OPS} operations succeeded`);
       t.diagnostic(`seed ${seed}: ${oks}/${OPS} operations succeeded`);
       total += oks;
     }
