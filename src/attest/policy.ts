@@ -8,16 +8,10 @@ import { TCB_STATUSES } from "./collateral.js";
 import type { TcbStatus } from "./collateral.js";
 import type { EvidenceKind, Findings } from "./findings.js";
 import { decodeTcb } from "./abi-snp.js";
-import type { SnpReport } from "./abi-snp.js";
+import type { SnpReport, SnpTcbParts } from "./abi-snp.js";
 
-export interface SnpTcb {
-  /** Turin's FMC SPL. Checked on Turin reports only: Milan and Genoa TCBs have no FMC. */
-  fmc?: number;
-  bootloader: number;
-  tee: number;
-  snp: number;
-  microcode: number;
-}
+/** A TCB floor has the parts of a decoded TCB_VERSION; its `fmc` is compared on Turin reports only. */
+export type SnpTcb = SnpTcbParts;
 
 export interface Policy {
   /**

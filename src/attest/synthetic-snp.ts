@@ -10,9 +10,9 @@ import type { SnpProduct, SnpReport, SnpTcbParts } from "./abi-snp.js";
 import type { TrustRoots } from "./roots.js";
 import { RSA_PSS_SHA384, makeCert, makeCrl } from "./synthetic.js";
 import type { KeyPair, SigAlg } from "./synthetic.js";
+import { OID_HWID, OID_PRODUCT_NAME, SPL_OIDS } from "./verify-snp.js";
 import type { SnpCollateral } from "./verify-snp.js";
 
-const OID_AMD = "1.3.6.1.4.1.3704.1";
 const DAY = 86_400_000;
 
 export interface SyntheticSnpOptions {
@@ -128,18 +128,18 @@ export class SyntheticSnpPlatform {
       ca: false,
       extensions: [
         {
-          oid: `${OID_AMD}.2`,
+          oid: OID_PRODUCT_NAME,
           value: der(new asn1js.IA5String({ value: opts.vcekProductName ?? `${this.product}-B0` })),
         },
-        ...(vcekTcb.fmc === undefined ? [] : [{ oid: `${OID_AMD}.3.9`, value: int(vcekTcb.fmc) }]),
-        { oid: `${OID_AMD}.3.1`, value: int(vcekTcb.bootloader) },
-        { oid: `${OID_AMD}.3.2`, value: int(vcekTcb.tee) },
-        { oid: `${OID_AMD}.3.3`, value: int(vcekTcb.snp) },
-        { oid: `${OID_AMD}.3.8`, value: int(vcekTcb.microcode) },
+        ...(vcekTcb.fmc === undefined ? [] : [{ oid: SPL_OIDS.fmc, value: int(vcekTcb.fmc) }]),
+        { oid: SPL_OIDS.bootloader, value: int(vcekTcb.bootloader) },
+        { oid: SPL_OIDS.tee, value: int(vcekTcb.tee) },
+        { oid: SPL_OIDS.snp, value: int(vcekTcb.snp) },
+        { oid: SPL_OIDS.microcode, value: int(vcekTcb.microcode) },
         // Turin's KDS stores the 8-byte hwID raw (no OCTET STRING tag), as the real Turin VCEK does.
         turin
-          ? { oid: `${OID_AMD}.4`, value: this.chipId.slice(0, 8) }
-          : { oid: `${OID_AMD}.4`, value: der(new asn1js.OctetString({ valueHex: this.chipId })) },
+          ? { oid: OID_HWID, value: this.chipId.slice(0, 8) }
+          : { oid: OID_HWID, value: der(new asn1js.OctetString({ valueHex: this.chipId })) },
       ],
     });
   }

@@ -18,11 +18,9 @@ import type { Quote, QuoteBody, QuoteHeader, SgxReportBody, TdReportBody } from 
 import { fromHex, hex } from "./bytes.js";
 import type { DcapCollateral, TcbLevelStatus } from "./collateral.js";
 import { OID_SGX_EXTENSION } from "./pck.js";
+import { tdxModuleId } from "./tcb.js";
+import { OID_ECDSA_SHA256, OID_MGF1, OID_RSASSA_PSS, OID_SHA384 } from "./x509.js";
 
-const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
-const OID_RSASSA_PSS = "1.2.840.113549.1.1.10";
-const OID_MGF1 = "1.2.840.113549.1.1.8";
-const OID_SHA384 = "2.16.840.1.101.3.4.2.2";
 const OID_CN = "2.5.4.3";
 const OID_BASIC_CONSTRAINTS = "2.5.29.19";
 
@@ -384,7 +382,7 @@ export class SyntheticSgxPlatform {
         : {
             tdxModule: { mrsigner: ZERO_SIGNER, attributes: "0".repeat(16), attributesMask: "F".repeat(16) },
             tdxModuleIdentities: tdx.moduleIdentities.map((m) => ({
-              id: `TDX_${m.major.toString(16).toUpperCase().padStart(2, "0")}`,
+              id: tdxModuleId(m.major),
               mrsigner: ZERO_SIGNER,
               attributes: "0".repeat(16),
               attributesMask: "F".repeat(16),

@@ -96,7 +96,8 @@ const CONFIGURATION_NEEDED: readonly TcbStatus[] = [
   "TDRelaunchAdvisedConfigurationNeeded",
 ];
 
-function moduleName(major: number): string {
+/** The TCB info's id of the TDX module identity for major version `major` (TEE_TCB_SVN[1]): `TDX_%02X`. */
+export function tdxModuleId(major: number): string {
   return `TDX_${major.toString(16).toUpperCase().padStart(2, "0")}`;
 }
 
@@ -154,7 +155,7 @@ export function checkForRelaunch(r: RelaunchInput): RelaunchCheck {
     return unchanged(`TDX status is not OutOfDate`);
   const launchMajor = r.teeTcbSvn[1] ?? 0;
   const launchSvn = r.teeTcbSvn[0] ?? 0;
-  const launched = `${moduleName(launchMajor)} SVN ${launchSvn}`;
+  const launched = `${tdxModuleId(launchMajor)} SVN ${launchSvn}`;
   if (r.moduleStatus !== "OutOfDate")
     return unchanged(`launch TDX module ${launched} is ${r.moduleStatus}, not OutOfDate`);
 
@@ -173,7 +174,7 @@ export function checkForRelaunch(r: RelaunchInput): RelaunchCheck {
     latestSvn = latest.tdxComponents?.[0] ?? 0;
     against = "the latest TCB level";
   } else {
-    const id = moduleName(runningMajor);
+    const id = tdxModuleId(runningMajor);
     const identity = r.info.tdxModuleIdentities?.find((m) => m.id === id);
     if (identity === undefined) {
       const detail = `TCB info has no TDX module identity ${id} for TEE_TCB_SVN2`;
@@ -196,7 +197,7 @@ export function checkForRelaunch(r: RelaunchInput): RelaunchCheck {
     latestSvn = Math.max(...identity.tcbLevels.map((l) => l.isvsvn));
     against = `${id}'s latest level`;
   }
-  const now = `${moduleName(runningMajor)} SVN ${running} (latest ${latestSvn} per ${against}), late microcode SVN ${microcode} (latest ${latestMicrocode})`;
+  const now = `${tdxModuleId(runningMajor)} SVN ${running} (latest ${latestSvn} per ${against}), late microcode SVN ${microcode} (latest ${latestMicrocode})`;
   const svns = { runningModuleSvn: running, latestModuleSvn: latestSvn };
   if (running < latestSvn || microcode < latestMicrocode) {
     return {

@@ -13,7 +13,14 @@ import type { Fields, Findings, Issue } from "./findings.js";
 import { parsePckExtension } from "./pck.js";
 import type { PckExtension } from "./pck.js";
 import { rootCert } from "./roots.js";
-import { checkForRelaunch, convergeStatus, matchIdentityLevel, matchSgxLevel, matchTdxLevel } from "./tcb.js";
+import {
+  checkForRelaunch,
+  convergeStatus,
+  matchIdentityLevel,
+  matchSgxLevel,
+  matchTdxLevel,
+  tdxModuleId,
+} from "./tcb.js";
 import { checkChain, checkCrl, checkNotRevoked, parseCertChain, parseCrl } from "./x509.js";
 import type { Cert, Crl } from "./x509.js";
 
@@ -481,7 +488,7 @@ function checkTdxModule(
   advisories: string[],
 ): TcbLevelStatus | undefined {
   const major = td.teeTcbSvn[1] ?? 0;
-  const moduleId = `TDX_${major.toString(16).toUpperCase().padStart(2, "0")}`;
+  const moduleId = tdxModuleId(major);
   const identity = major > 0 ? info.tdxModuleIdentities?.find((m) => m.id === moduleId) : undefined;
   const base = identity ?? info.tdxModule;
   if (base === undefined || (major > 0 && identity === undefined)) {

@@ -18,13 +18,23 @@ import type { ParsedSnpReport, SnpTcbParts } from "./abi-snp.js";
 import { ia5, octets, parseDer, smallInt } from "./der.js";
 import type { Fields, Findings, Issue } from "./findings.js";
 import { rootCert } from "./roots.js";
-import { checkChain, crlDerFrom, parseCert, parseCrl, pemToDers, verifyRsaPss } from "./x509.js";
+import {
+  checkChain,
+  crlCurrency,
+  crlDerFrom,
+  crlWindow,
+  parseCert,
+  parseCrl,
+  pemToDers,
+  verifyRsaPss,
+} from "./x509.js";
 import type { Cert } from "./x509.js";
 
+// AMD's VCEK/VLEK extensions ([S6]); exported so synthetic evidence (synthetic-snp.ts) writes the same.
 const OID_AMD = "1.3.6.1.4.1.3704.1";
-const OID_PRODUCT_NAME = `${OID_AMD}.2`;
-const OID_HWID = `${OID_AMD}.4`;
-const SPL_OIDS: Record<keyof SnpTcbParts, string> = {
+export const OID_PRODUCT_NAME = `${OID_AMD}.2`;
+export const OID_HWID = `${OID_AMD}.4`;
+export const SPL_OIDS: Record<keyof SnpTcbParts, string> = {
   fmc: `${OID_AMD}.3.9`,
   bootloader: `${OID_AMD}.3.1`,
   tee: `${OID_AMD}.3.2`,
@@ -175,7 +185,7 @@ function checkSnpCrl(
     f.blocked("7.revocation", "a pinned ARK");
     return;
   }
-  const window = `${crl.thisUpdate.toISOString()}..${crl.nextUpdate?.toISOString() ?? "?"}`;
+  const window = crlWindow(crl);
   fields.amdCrl = `checked: ${crl.revoked.size} revoked serial(s), valid ${window}`;
   const issues: Issue[] = [];
   const issuerOk = bytesEqual(crl.issuerDer, ark.subjectDer);
@@ -188,11 +198,8 @@ function checkSnpCrl(
       code: "attest.crl_invalid",
       detail: `AMD CRL: not signed by "${ark.subjectCn}" (RSA-PSS, SHA-384)`,
     });
-  if (crl.nextUpdate === undefined || now < crl.thisUpdate || now > crl.nextUpdate)
-    issues.push({
-      code: "attest.crl_expired",
-      detail: `AMD CRL: valid ${window}, now ${now.toISOString()}`,
-    });
+  const stale = crlCurrency(crl, now, "AMD CRL");
+  if (stale !== undefined) issues.push(stale);
   f.check("6.crl", `AMD CRL signed by "${ark.subjectCn}", valid ${window}`, issues);
 
   // Revocations are final: an authentic but out-of-date CRL still proves what it lists.
@@ -247,12 +254,12 @@ export function verifySnp(
       bytesEqual(c.subjectDer, leaf.issuerDer) &&
       (vlek ? /^SEV-VLEK-\w+$/.test(c.subjectCn) : /^SEV-(Milan|Genoa|Turin)$/.test(c.subjectCn)),
   );
+  // The product the ASK/ASVK's name ends in ("SEV-Turin", "SEV-VLEK-Milan").
+  const intermediateProduct = /(Milan|Genoa|Turin)$/.exec(intermediate?.subjectCn ?? "")?.[1];
   // v2 reports carry no CPUID: the certificates name the product. They are not trusted for it: the chain
   // must still verify to the pinned ARK of the product they name, and the TCB layout follows that product.
   const product =
-    cpuidProduct ??
-    (leaf !== undefined ? productFromCert(leaf) : undefined) ??
-    /(Milan|Genoa|Turin)$/.exec(intermediate?.subjectCn ?? "")?.[1];
+    cpuidProduct ?? (leaf !== undefined ? productFromCert(leaf) : undefined) ?? intermediateProduct;
   if (product !== undefined && product !== cpuidProduct) {
     out.product = product;
     out.fields = snpFields(report, product);
@@ -285,13 +292,12 @@ export function verifySnp(
   } else if (ark !== undefined) {
     // Said on its own so a report checked against another product's chain reads as that, not just as a
     // bad signature (which checkChain also reports).
-    const chainProduct = /(Milan|Genoa|Turin)$/.exec(intermediate.subjectCn)?.[1];
     const productIssues: Issue[] =
-      chainProduct !== undefined && chainProduct !== product
+      intermediateProduct !== undefined && intermediateProduct !== product
         ? [
             {
               code: "attest.cert_chain",
-              detail: `"${intermediate.subjectCn}" is for ${chainProduct}; the report's product is ${product ?? "?"}`,
+              detail: `"${intermediate.subjectCn}" is for ${intermediateProduct}; the report's product is ${product ?? "?"}`,
             },
           ]
         : [];

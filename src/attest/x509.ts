@@ -27,11 +27,12 @@ import type { Issue } from "./findings.js";
 export const MAX_CHAIN_CERTS = 8;
 export const MAX_CERT_SIZE = 16 * 1024;
 export const MAX_CRL_SIZE = 1024 * 1024;
-const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
+// Signature algorithms as vendors use them; exported so synthetic evidence (synthetic*.ts) names the same.
+export const OID_ECDSA_SHA256 = "1.2.840.10045.4.3.2";
 const OID_ECDSA_SHA384 = "1.2.840.10045.4.3.3";
-const OID_RSASSA_PSS = "1.2.840.113549.1.1.10";
-const OID_MGF1 = "1.2.840.113549.1.1.8";
-const OID_SHA384 = "2.16.840.1.101.3.4.2.2";
+export const OID_RSASSA_PSS = "1.2.840.113549.1.1.10";
+export const OID_MGF1 = "1.2.840.113549.1.1.8";
+export const OID_SHA384 = "2.16.840.1.101.3.4.2.2";
 /** Largest PSS salt accepted from a signature's parameters (AMD uses 48, the SHA-384 length). */
 const MAX_PSS_SALT = 512;
 
@@ -369,6 +370,17 @@ export function verifyRsaPss(
   }
 }
 
+/** A CRL's validity window for people: `thisUpdate..nextUpdate` ("?" when it has no nextUpdate). */
+export function crlWindow(crl: Crl): string {
+  return `${crl.thisUpdate.toISOString()}..${crl.nextUpdate?.toISOString() ?? "?"}`;
+}
+
+/** `attest.crl_expired` unless `now` lies in [thisUpdate, nextUpdate] (a CRL without nextUpdate never does). */
+export function crlCurrency(crl: Crl, now: Date, what: string): Issue | undefined {
+  if (crl.nextUpdate !== undefined && now >= crl.thisUpdate && now <= crl.nextUpdate) return undefined;
+  return { code: "attest.crl_expired", detail: `${what}: valid ${crlWindow(crl)}, now ${now.toISOString()}` };
+}
+
 /** A CRL is usable when its issuer signed it and `now` lies in [thisUpdate, nextUpdate]. */
 export function checkCrl(crl: Crl, issuer: Cert, now: Date, what: string): Issue[] {
   const found: Issue[] = [];
@@ -378,12 +390,8 @@ export function checkCrl(crl: Crl, issuer: Cert, now: Date, what: string): Issue
   ) {
     found.push({ code: "attest.crl_invalid", detail: `${what}: not signed by "${issuer.subjectCn}"` });
   }
-  if (crl.nextUpdate === undefined || now < crl.thisUpdate || now > crl.nextUpdate) {
-    found.push({
-      code: "attest.crl_expired",
-      detail: `${what}: valid ${crl.thisUpdate.toISOString()}..${crl.nextUpdate?.toISOString() ?? "?"}, now ${now.toISOString()}`,
-    });
-  }
+  const stale = crlCurrency(crl, now, what);
+  if (stale !== undefined) found.push(stale);
   return found;
 }
 

@@ -1,7 +1,8 @@
 // The jobs of `twine serve`: each one the same fixed launch, with its own protected volumes under
 // `<state>/jobs/<SHA-256 of the id>/`, keyed by the key its owner uploaded. A job is a 128-bit random
-// capability returned only to its creator; the host sees only its hash, in folder names and log tags. At most `concurrency` guests run at once (each in its own worker,
-// through Runtime); the rest wait in a FIFO queue. A guest that traps, spins or runs out of memory
+// capability returned only to its creator; the host sees only its hash, in folder names and log tags.
+// At most `concurrency` guests run at once (each in its own worker, through Runtime); the rest wait in
+// a FIFO queue. A guest that traps, spins or runs out of memory
 // ends its own job only; its owner can cancel it, queued or running.
 import { randomBytes, createHash } from "node:crypto";
 import { closeSync, mkdirSync, openSync, readSync, rmSync } from "node:fs";
@@ -338,6 +339,22 @@ export class JobManager {
     }
   }
 
+  /** Resolves when the job has ended or was deleted, or after `timeoutMs` when given. */
+  private untilEnded(job: Job, timeoutMs?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = timeoutMs === undefined ? undefined : setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        job.waiters.delete(check);
+        resolve();
+      }
+      const check = (): void => {
+        if (hasEnded(job) || this.jobs.get(job.id) !== job) done();
+      };
+      job.waiters.add(check);
+    });
+  }
+
   private wake(job: Job): void {
     for (const w of [...job.waiters]) w();
   }
@@ -352,14 +369,7 @@ export class JobManager {
     if (hasEnded(job)) throw stateError("the job has ended");
     if (job.uploads > 0) throw new TwineError("serve.busy", "an upload to this job is in progress");
     if (job.state === "running") {
-      const ended = new Promise<void>((resolve) => {
-        const check = (): void => {
-          if (!hasEnded(job)) return;
-          job.waiters.delete(check);
-          resolve();
-        };
-        job.waiters.add(check);
-      });
+      const ended = this.untilEnded(job);
       job.stop.abort(cancelledError());
       await ended;
       return;
@@ -377,20 +387,7 @@ export class JobManager {
   /** The job's status; with `waitMs`, waits (at most that long) for the job to end first. */
   async status(id: string, waitMs = 0): Promise<JobStatus> {
     const job = this.get(id);
-    if (waitMs > 0 && !hasEnded(job)) {
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, waitMs);
-        function done(): void {
-          clearTimeout(timer);
-          job.waiters.delete(check);
-          resolve();
-        }
-        const check = (): void => {
-          if (hasEnded(job) || !this.jobs.has(id)) done();
-        };
-        job.waiters.add(check);
-      });
-    }
+    if (waitMs > 0 && !hasEnded(job)) await this.untilEnded(job, waitMs);
     const out = this.output(job, "stdout");
     const err = this.output(job, "stderr");
     const st: JobStatus = {
