@@ -6,7 +6,7 @@
 import { createReadStream, mkdirSync, statSync, writeFileSync, type ReadStream } from "node:fs";
 import { join } from "node:path";
 import type { Command } from "commander";
-import { TwineClient } from "../client/client.js";
+import { TwineClient, isJobId } from "../client/client.js";
 import { TwineError, isTwineError } from "../errors.js";
 import { loadOwnerPolicy } from "../ratls/owner-policy.js";
 import { usage } from "./launch-flags.js";
@@ -170,7 +170,7 @@ async function cancelWhenIdle(c: TwineClient, id: string): Promise<void> {
 }
 
 async function cancel(url: string, id: string, flags: CommonFlags): Promise<void> {
-  if (!/^[0-9a-f]{32}$/.test(id)) throw usage("a job id is 32 lower-case hex digits");
+  if (!isJobId(id)) throw usage("a job id is 32 lower-case hex digits");
   const c = await connect(url, flags);
   try {
     const st = await c.cancel(id);

@@ -83,6 +83,11 @@ interface Reply {
   body: Buffer;
 }
 
+/** What `twine serve` hands out as a job id: 128 random bits as 32 lower-case hex digits. */
+export function isJobId(id: string): boolean {
+  return /^[0-9a-f]{32}$/.test(id);
+}
+
 export class TwineClient {
   private serverInfo: ServerInfo | undefined;
 
@@ -157,7 +162,7 @@ export class TwineClient {
   }
 
   private jobPath(id: string, rest = ""): string {
-    if (!/^[0-9a-f]{32}$/.test(id)) throw new TwineError("client.usage", "not a job id");
+    if (!isJobId(id)) throw new TwineError("client.usage", "not a job id");
     return `/v1/jobs/${id}${rest}`;
   }
 
