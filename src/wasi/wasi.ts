@@ -466,26 +466,23 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
     return ERRNO.NOTSOCK;
   });
 
+  // args_* and environ_* are the same two calls over two string lists.
+  const listGet = (list: StringList) =>
+    guard((pointers: number, buf: number): number => {
+      list.get(mem, pointers, buf);
+      return OK;
+    });
+  const listSizesGet = (list: StringList) =>
+    guard((count: number, bufSize: number): number => {
+      list.sizesGet(mem, count, bufSize);
+      return OK;
+    });
+
   return {
-    args_get: guard((argv: number, argv_buf: number): number => {
-      args.get(mem, argv, argv_buf);
-      return OK;
-    }),
-
-    args_sizes_get: guard((argc: number, argv_buf_size: number): number => {
-      args.sizesGet(mem, argc, argv_buf_size);
-      return OK;
-    }),
-
-    environ_get: guard((environ: number, environ_buf: number): number => {
-      env.get(mem, environ, environ_buf);
-      return OK;
-    }),
-
-    environ_sizes_get: guard((environc: number, environ_buf_size: number): number => {
-      env.sizesGet(mem, environc, environ_buf_size);
-      return OK;
-    }),
+    args_get: listGet(args),
+    args_sizes_get: listSizesGet(args),
+    environ_get: listGet(env),
+    environ_sizes_get: listSizesGet(env),
 
     clock_res_get: guard((id: number, resolution: number): number => {
       const r = clockRes(id >>> 0);
