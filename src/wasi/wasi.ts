@@ -478,6 +478,16 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
       return OK;
     });
 
+  // fd_sync and fd_datasync differ in the right they need and in what the file's sync may skip; on a
+  // directory fd both commit its mount (pfs: a new volume root).
+  const syncFd = (rights: bigint, dataOnly: boolean) =>
+    guard((fd: number): number => {
+      const e = fds.get(fd, rights);
+      if (e.kind === "file") e.handle.sync(dataOnly);
+      else e.mount.sync();
+      return OK;
+    });
+
   return {
     args_get: listGet(args),
     args_sizes_get: listSizesGet(args),
@@ -522,12 +532,7 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
       return OK;
     }),
 
-    fd_datasync: guard((fd: number): number => {
-      const e = fds.get(fd, RIGHTS_FD_DATASYNC);
-      if (e.kind === "file") e.handle.sync(true);
-      else e.mount.sync();
-      return OK;
-    }),
+    fd_datasync: syncFd(RIGHTS_FD_DATASYNC, true),
 
     fd_fdstat_get: guard((fd: number, stat: number): number => {
       const e = fds.get(fd, 0n);
@@ -675,12 +680,7 @@ function createImports(mem: GuestMemory, fds: FdTable, args: StringList, env: St
       return OK;
     }),
 
-    fd_sync: guard((fd: number): number => {
-      const e = fds.get(fd, RIGHTS_FD_SYNC);
-      if (e.kind === "file") e.handle.sync(false);
-      else e.mount.sync();
-      return OK;
-    }),
+    fd_sync: syncFd(RIGHTS_FD_SYNC, false),
 
     fd_tell: guard((fd: number, offset: number): number => {
       const f = fds.getFile(fd, RIGHTS_FD_TELL);
