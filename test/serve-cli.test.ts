@@ -334,5 +334,16 @@ void test(
     const again = await twine(["client", "cancel", long.url, id, "--policy", policy]);
     assert.notEqual(again.status, 0);
     assert.match(again.stderr, /\[serve\.state\]\n$/);
+
+    // A malformed id is a usage error before any connection; a well-formed unknown one is the server's "no such job".
+    for (const bad of ["", "xyz", id.toUpperCase(), `${id}0`, `../${id.slice(3)}`]) {
+      const r = await twine(["client", "cancel", long.url, bad, "--policy", policy]);
+      assert.equal(r.status, 2, `${JSON.stringify(bad)}: ${r.stderr}`);
+      assert.match(r.stderr, /a job id is 32 lower-case hex digits \[cli\.usage\]\n$/);
+    }
+    const unknown = await twine(["client", "cancel", long.url, "0".repeat(32), "--policy", policy]);
+    assert.notEqual(unknown.status, 0);
+    assert.equal(unknown.stdout, "");
+    assert.match(unknown.stderr, /\[serve\.no_job\]\n$/);
   },
 );
